@@ -123,12 +123,13 @@ def read_list_text(name: str) -> str:
     """
     if not name:
         raise WatchListError("No watch list name is configured (parameter 'Watch list name').")
-    if hasattr(demisto, "getList"):
-        text = demisto.getList(name)
+    get_list = getattr(demisto, "getList", None)
+    if callable(get_list):
+        text = get_list(name)
         if text is None or text == "Item not found (8)":
             raise WatchListError(f"The watch list '{name}' does not exist. Create it under Settings > Lists.")
         return text
-    if hasattr(demisto, "internalHttpRequest"):
+    if callable(getattr(demisto, "internalHttpRequest", None)):
         return _read_list_over_http(name)
     return _read_list_with_command(name)
 
@@ -222,14 +223,20 @@ def clean_sans(values) -> tuple:
         if not isinstance(value, str):
             rejected += 1
             continue
-        name = CONTROL_CHARACTERS.sub("", value).strip()
-        if not name or len(name) > MAX_DOMAIN_LENGTH or "." not in name.strip(".") or _is_ip(name):
+        name = value.strip()
+        if not _is_usable_domain(name):
             rejected += 1
             continue
         if name.lower() not in seen:
             seen.add(name.lower())
             names.append(name)
     return names, rejected + max(0, len(values) - MAX_SANS_PER_CERTIFICATE)
+
+
+def _is_usable_domain(name: str) -> bool:
+    if not name or len(name) > MAX_DOMAIN_LENGTH or CONTROL_CHARACTERS.search(name):
+        return False
+    return "." in name.strip(".") and not _is_ip(name)
 
 
 def _is_ip(name: str) -> bool:
