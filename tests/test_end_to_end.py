@@ -1,0 +1,82 @@
+"""The real CertStream-compatible server and the real integration over a loopback websocket."""
+import json
+
+import pytest
+
+from helpers import SHARED_DATA, incidents, integration_context, matched_domains, xsoar_local
+from xsoar_local.server import CertStreamServer
+
+WATCH_LIST = {"paypal": ["paypall", "paypai"], "examplebank.com": ["examp1ebank"], "box": ["b0x"]}
+PLANTED = ["paypa1-login.com", "xn--pypal-4ve.com", "secure-examplebank.com.verify-user.top", "b0x-login.com"]
+OWN_OR_INNOCENT = ["www.paypal.com", "paypal.com", "login.examplebank.com", "xbox.com", "dropbox.com",
+                   "boxing-club.org", "gardenparty.net", "weather-today.io"]
+
+
+@pytest.fixture
+def state(tmp_path):
+    list_file = tmp_path / "list.json"
+    list_file.write_text(json.dumps(WATCH_LIST))
+    state = tmp_path / "state"
+    xsoar_local(state, "list", "set", "WatchList", str(list_file))
+    return state
+
+
+def stream_file(tmp_path, names):
+    path = tmp_path / "stream.txt"
+    path.write_text("\n".join(names) + "\n")
+    return path
+
+
+def run_until_closed(state, server, endpoint="/full-stream", timeout=60):
+    return xsoar_local(state, "run", "CertStream", "long-running-execution",
+                       "--param", f"url={server.url(endpoint)}", "--param", "list_name=WatchList",
+                       "--until-closed", timeout=timeout)
+
+
+@pytest.mark.parametrize("endpoint", ["/full-stream", "/", "/domains-only"])
+def test_planted_lookalikes_create_exactly_their_incidents(tmp_path, state, endpoint):
+    server = CertStreamServer(stream_file(tmp_path, OWN_OR_INNOCENT[:4] + PLANTED + OWN_OR_INNOCENT[4:]))
+    server.start()
+    try:
+        run_until_closed(state, server, endpoint)
+    finally:
+        server.stop()
+    expected = set(PLANTED)
+    found = {domain.lstrip("*.").removeprefix("www.") for domain in matched_domains(state)}
+    assert found == expected
+    # one incident per certificate lookalike: precert + final certificate are de-duplicated
+    assert len(incidents(state)) == len(PLANTED)
+    status = integration_context(state)["status"]
+    assert status["incidents_created"] == len(PLANTED)
+    assert status["duplicates_suppressed"] >= (len(PLANTED) if endpoint != "/domains-only" else 0)
+
+
+def test_incident_content_is_complete(tmp_path, state):
+    server = CertStreamServer(stream_file(tmp_path, ["paypa1-login.com"]))
+    server.start()
+    try:
+        run_until_closed(state, server)
+    finally:
+        server.stop()
+    incident = incidents(state)[0]
+    assert incident["type"] == "CertStream Suspicious Certificate"
+    assert incident["occurred"].endswith("Z")
+    fields = incident["CustomFields"]
+    assert fields["certstreamasset"] == "paypal"
+    assert fields["certstreammatcheddomain"] in ("paypa1-login.com", "www.paypa1-login.com", "*.paypa1-login.com")
+    for name in ("certstreamfingerprint", "certstreamserialnumber", "certstreamissuer", "certstreamnotbefore",
+                 "certstreamnotafter", "certstreamsourcelog", "certstreamcertlink", "certstreamexplanation"):
+        assert fields[name], name
+    assert isinstance(fields["certstreamcertindex"], int)
+    assert json.loads(incident["rawJSON"])["message_type"] == "certificate_update"
+
+
+@pytest.mark.skipif(not (SHARED_DATA / "certstream" / "real_messages.jsonl").exists(), reason="shared data absent")
+def test_replay_of_real_messages(tmp_path):
+    list_file = tmp_path / "list.json"
+    list_file.write_text(json.dumps({"rundschleifmaschinen": ["rundschleifmaschinen"]}))
+    state = tmp_path / "state"
+    result = xsoar_local(state, "replay", str(SHARED_DATA / "certstream" / "real_messages.jsonl"),
+                         "--list", str(list_file))
+    assert "rundschleifmaschinen" in result.stdout
+    assert matched_domains(state) == ["rundschleifmaschinen-service.de", "www.rundschleifmaschinen-service.de"]
