@@ -10,10 +10,13 @@ from CommonServerUserPython import *  # noqa: F401
 from CertStreamDetectorApiModule import *  # noqa: F401
 
 import asyncio
+import base64
+import hashlib
 import ipaddress
 import random
 import signal
 import ssl
+import uuid
 from dataclasses import dataclass, field
 
 import websockets
@@ -36,6 +39,7 @@ CONTEXT_SAVE_INTERVAL = 15.0  # seconds between integration-context writes
 INCIDENT_BATCH_SIZE = 100
 DEDUP_MAX_ENTRIES = 50000
 REJECT_LOG_INTERVAL = 60.0  # log rejected frames at most once a minute per kind
+STIX_NAMESPACE = uuid.UUID("00abedb4-aa42-466c-9c01-fed23315a9b7")  # STIX 2.1 SCO namespace
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -362,36 +366,104 @@ def incident_details(cert: Certificate, matches: list) -> str:
     return "\n".join(lines)
 
 
+def asset_domain(asset: str) -> str:
+    """The domain a watched asset stands for: as written when it has a TLD, else <asset>.com."""
+    return asset if "." in asset else f"{asset}.com"
+
+
+def stix_id(serial_number: str) -> str:
+    """Deterministic STIX id of a certificate, derived from its serial number."""
+    return f"x509-certificate--{uuid.uuid5(STIX_NAMESPACE, serial_number.upper())}"
+
+
+def _grid(values: dict) -> list:
+    return [{"title": key, "data": value} for key, value in values.items() if isinstance(value, str) and value]
+
+
+def certificate_fields(cert: Certificate) -> dict:
+    leaf = _dict(_dict(cert.raw.get("data")).get("leaf_cert"))
+    fields = {
+        "serialnumber": cert.serial_number,
+        "stixid": stix_id(cert.serial_number) if cert.serial_number else "",
+        "validitynotbefore": cert.not_before,
+        "validitynotafter": cert.not_after,
+        "signaturealgorithm": cert.signature_algorithm,
+        "subject": _grid(_dict(leaf.get("subject"))),
+        "issuer": _grid(_dict(leaf.get("issuer"))) or [{"title": "aggregated", "data": cert.issuer}],
+        "x.509v3extensions": _grid(_dict(leaf.get("extensions"))),
+        "domains": [{"domain": name} for name in cert.sans],
+        "sha1": cert.sha1,
+        "sha256": _text(leaf.get("sha256")),
+        "source": cert.source_name,
+        "certificateindex": cert.cert_index,
+        "certificatelink": cert.cert_link,
+        "tags": ["CertStream"],
+    }
+    fields.update(der_fields(cert, leaf.get("as_der")))
+    return {key: value for key, value in fields.items() if value not in (None, "", [])}
+
+
+def der_fields(cert: Certificate, as_der) -> dict:
+    """Fills what the JSON lacks from the DER certificate of the full stream, and flags any
+    disagreement between the two. Placeholders ("REDACT", "::BASE64_DER_CERT::") are ignored."""
+    if not isinstance(as_der, str) or len(as_der) < 100:
+        return {}
+    try:
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        certificate = x509.load_der_x509_certificate(base64.b64decode(as_der, validate=True))
+    except Exception as error:  # not a DER certificate, or cryptography missing from the image
+        return {"derparseerror": f"{type(error).__name__}: {error}"[:200]}
+    key = certificate.public_key()
+    spki = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    fields = {
+        "publickeyalgorithm": type(key).__name__.lstrip("_").replace("PublicKey", ""),
+        "publickeysize": getattr(key, "key_size", None),
+        "spkisha256": hashlib.sha256(spki).hexdigest(),
+        "pem": certificate.public_bytes(serialization.Encoding.PEM).decode(),
+    }
+    der_serial = f"{certificate.serial_number:X}"
+    disagreements = []
+    if cert.serial_number and cert.serial_number.lstrip("0").upper() != der_serial:
+        disagreements.append(f"serial number JSON {cert.serial_number} vs DER {der_serial}")
+    der_sha1 = certificate.fingerprint(hashes.SHA1()).hex().upper()
+    if cert.sha1 and cert.sha1.replace(":", "").upper() != der_sha1:
+        disagreements.append(f"SHA-1 JSON {cert.sha1} vs DER {der_sha1}")
+    if disagreements:
+        fields["derdisagreement"] = "; ".join(disagreements)
+    return fields
+
+
 def build_indicators(cert: Certificate, matches: list) -> list:
-    """An X509 Certificate indicator related to a Domain indicator per matched SAN."""
-    domains = sorted({m.domain.lstrip("*.").lower() for m in matches})
+    """A Domain indicator per matched name (and its registrable domain), each similar-to the watched
+    asset's domain, and one X509 Certificate indicator related-to every one of them."""
+    domains = {}
+    for match in matches:
+        for name in (match.domain.lower().lstrip("*.").rstrip("."), (match.registrable or "").lower()):
+            if name:
+                domains.setdefault(name, match)
     indicators = [{
-        "value": domain,
+        "value": name,
         "type": FeedIndicatorType.Domain,
-        "rawJSON": {"value": domain, "type": FeedIndicatorType.Domain},
-        "fields": {"tags": ["CertStream", "lookalike"]},
-    } for domain in domains]
+        "rawJSON": {"value": name, "type": FeedIndicatorType.Domain, "asset": match.asset},
+        "fields": {"tags": ["CertStream", "lookalike"], "description": match.explanation},
+        "relationships": [EntityRelationship(
+            name=EntityRelationship.Relationships.SIMILAR_TO,
+            entity_a=name, entity_a_type=FeedIndicatorType.Domain,
+            entity_b=asset_domain(match.asset), entity_b_type=FeedIndicatorType.Domain,
+        ).to_indicator()],
+    } for name, match in domains.items()]
     if cert.fingerprint:
-        relationships = [EntityRelationship(
-            name=EntityRelationship.Relationships.RELATED_TO,
-            entity_a=cert.fingerprint, entity_a_type=FeedIndicatorType.X509,
-            entity_b=domain, entity_b_type=FeedIndicatorType.Domain,
-        ).to_indicator() for domain in domains]
         indicators.append({
             "value": cert.fingerprint,
             "type": FeedIndicatorType.X509,
             "rawJSON": cert.raw,
-            "fields": {
-                "serialnumber": cert.serial_number,
-                "subjectdn": cert.subject,
-                "issuerdn": cert.issuer,
-                "validitynotbefore": cert.not_before,
-                "validitynotafter": cert.not_after,
-                "signaturealgorithm": cert.signature_algorithm,
-                "subjectalternativenames": [{"type": "DNS", "value": name} for name in cert.sans],
-                "tags": ["CertStream"],
-            },
-            "relationships": relationships,
+            "fields": certificate_fields(cert),
+            "relationships": [EntityRelationship(
+                name=EntityRelationship.Relationships.RELATED_TO,
+                entity_a=cert.fingerprint, entity_a_type=FeedIndicatorType.X509,
+                entity_b=name, entity_b_type=FeedIndicatorType.Domain,
+            ).to_indicator() for name in domains],
         })
     return indicators
 

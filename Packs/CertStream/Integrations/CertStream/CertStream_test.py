@@ -286,3 +286,50 @@ def test_get_status_command_reads_published_status():
     result = get_status_command(context)
     assert result.outputs["Messages"] == 10 and result.outputs["IncidentsCreated"] == 2
     assert "not published" in get_status_command({}).readable_output
+
+
+# --- certificate indicator fields -------------------------------------------------------------
+def make_der_certificate(domain, serial):
+    """A real DER certificate, as the full stream carries in leaf_cert.as_der."""
+    import base64
+    import datetime
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, domain)])
+    now = datetime.datetime(2025, 1, 1, tzinfo=datetime.timezone.utc)
+    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+                   .serial_number(serial).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=90))
+                   .sign(key, hashes.SHA256()))
+    sha1 = certificate.fingerprint(hashes.SHA1()).hex().upper()
+    return base64.b64encode(certificate.public_bytes(serialization.Encoding.DER)).decode(), sha1
+
+
+def test_certificate_fields_from_json_and_der(detector):
+    message = json.loads(read_messages()[1])
+    leaf = message["data"]["leaf_cert"]
+    leaf["as_der"], sha1 = make_der_certificate("shop.fishpondcabins.com", int(leaf["serial_number"], 16))
+    leaf["fingerprint"] = leaf["sha1"] = ":".join(sha1[i:i + 2] for i in range(0, len(sha1), 2))
+    _, cert = parse_frame(json.dumps(message))
+    fields = CertStream.certificate_fields(cert)
+    assert fields["serialnumber"] == "0498BDF812FAF923FEBD5EF7B374899FC61A"
+    assert fields["stixid"] == CertStream.stix_id("0498bdf812faf923febd5ef7b374899fc61a")
+    assert fields["stixid"].startswith("x509-certificate--")
+    assert fields["validitynotbefore"] == "2025-09-30T17:26:45Z"
+    assert {"title": "keyUsage", "data": "Digital Signature, Key Encipherment"} in fields["x.509v3extensions"]
+    assert {"title": "O", "data": "Let's Encrypt"} in fields["issuer"]
+    assert fields["publickeyalgorithm"] == "EllipticCurve" and fields["publickeysize"] == 256
+    assert len(fields["spkisha256"]) == 64 and fields["pem"].startswith("-----BEGIN CERTIFICATE-----")
+    assert "derdisagreement" not in fields
+    leaf["serial_number"] = "01"
+    _, cert = parse_frame(json.dumps(message))
+    assert "serial number JSON 01" in CertStream.certificate_fields(cert)["derdisagreement"]
+
+
+def test_placeholder_der_is_ignored():
+    _, cert = parse_frame(read_messages()[0])
+    fields = CertStream.certificate_fields(cert)
+    assert "pem" not in fields and "derparseerror" not in fields
+    assert fields["issuer"] == [{"title": "aggregated", "data": "/C=US/CN=R11/O=Let's Encrypt"}]
