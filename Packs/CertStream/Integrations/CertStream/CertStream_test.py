@@ -317,7 +317,7 @@ def test_certificate_fields_from_json_and_der(detector):
     assert fields["serialnumber"] == "0498BDF812FAF923FEBD5EF7B374899FC61A"
     assert fields["stixid"] == CertStream.stix_id("0498bdf812faf923febd5ef7b374899fc61a")
     assert fields["stixid"].startswith("x509-certificate--")
-    assert fields["validitynotbefore"] == "2025-09-30T17:26:45Z"
+    assert fields["validitynotbefore"] == "2025-09-30T17:13:25Z"
     assert {"title": "keyUsage", "data": "Digital Signature, Key Encipherment"} in fields["x.509v3extensions"]
     assert {"title": "O", "data": "Let's Encrypt"} in fields["issuer"]
     assert fields["publickeyalgorithm"] == "EllipticCurve" and fields["publickeysize"] == 256
