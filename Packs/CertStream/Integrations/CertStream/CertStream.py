@@ -417,7 +417,7 @@ def der_fields(cert: Certificate, as_der) -> dict:
     key = certificate.public_key()
     spki = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     fields = {
-        "publickeyalgorithm": type(key).__name__.lstrip("_").replace("PublicKey", ""),
+        "publickeyalgorithm": _key_algorithm(key),
         "publickeysize": getattr(key, "key_size", None),
         "spkisha256": hashlib.sha256(spki).hexdigest(),
         "pem": certificate.public_bytes(serialization.Encoding.PEM).decode(),
@@ -432,6 +432,17 @@ def der_fields(cert: Certificate, as_der) -> dict:
     if disagreements:
         fields["derdisagreement"] = "; ".join(disagreements)
     return fields
+
+
+def _key_algorithm(key) -> str:
+    from cryptography.hazmat.primitives.asymmetric import dsa, ec, rsa
+    if isinstance(key, rsa.RSAPublicKey):
+        return "RSA"
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return f"EC {key.curve.name}"
+    if isinstance(key, dsa.DSAPublicKey):
+        return "DSA"
+    return type(key).__name__.replace("PublicKey", "")
 
 
 def build_indicators(cert: Certificate, matches: list) -> list:

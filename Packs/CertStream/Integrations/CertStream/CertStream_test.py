@@ -320,7 +320,7 @@ def test_certificate_fields_from_json_and_der(detector):
     assert fields["validitynotbefore"] == "2025-09-30T17:13:25Z"
     assert {"title": "keyUsage", "data": "Digital Signature, Key Encipherment"} in fields["x.509v3extensions"]
     assert {"title": "O", "data": "Let's Encrypt"} in fields["issuer"]
-    assert fields["publickeyalgorithm"] == "EllipticCurve" and fields["publickeysize"] == 256
+    assert fields["publickeyalgorithm"] == "EC secp256r1" and fields["publickeysize"] == 256
     assert len(fields["spkisha256"]) == 64 and fields["pem"].startswith("-----BEGIN CERTIFICATE-----")
     assert "derdisagreement" not in fields
     leaf["serial_number"] = "01"
