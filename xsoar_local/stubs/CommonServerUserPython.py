@@ -1,0 +1,1 @@
+"""Stand-in for XSOAR's CommonServerUserPython: empty, like in content's test setup."""

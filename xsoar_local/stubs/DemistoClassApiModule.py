@@ -1,0 +1,1 @@
+"""Stand-in for XSOAR's DemistoClassApiModule (imported at the end of CommonServerPython): empty in tests."""
