@@ -41,6 +41,7 @@ DEDUP_MAX_ENTRIES = 50000
 REJECT_LOG_INTERVAL = 60.0  # log rejected frames at most once a minute per kind
 STIX_NAMESPACE = uuid.UUID("00abedb4-aa42-466c-9c01-fed23315a9b7")  # STIX 2.1 SCO namespace
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+MAYBE_IP = re.compile(r"^[\d.]+$|:")  # only these can be IP addresses; skips ipaddress for names
 
 
 class ConfigurationError(DemistoException):
@@ -224,15 +225,13 @@ def clean_sans(values) -> tuple:
         return [], 0
     names, rejected, seen = [], 0, set()
     for value in values[:MAX_SANS_PER_CERTIFICATE]:
-        if not isinstance(value, str):
-            rejected += 1
-            continue
-        name = value.strip()
+        name = value.strip() if isinstance(value, str) else ""
         if not _is_usable_domain(name):
             rejected += 1
             continue
-        if name.lower() not in seen:
-            seen.add(name.lower())
+        key = name.lower()
+        if key not in seen:
+            seen.add(key)
             names.append(name)
     return names, rejected + max(0, len(values) - MAX_SANS_PER_CERTIFICATE)
 
@@ -240,7 +239,7 @@ def clean_sans(values) -> tuple:
 def _is_usable_domain(name: str) -> bool:
     if not name or len(name) > MAX_DOMAIN_LENGTH or CONTROL_CHARACTERS.search(name):
         return False
-    return "." in name.strip(".") and not _is_ip(name)
+    return "." in name.strip(".") and not (MAYBE_IP.search(name) and _is_ip(name))
 
 
 def _is_ip(name: str) -> bool:
@@ -252,7 +251,9 @@ def _is_ip(name: str) -> bool:
 
 
 def parse_frame(text) -> tuple:
-    """Returns ("certificate", Certificate) or ("heartbeat", None); raises RejectedFrame."""
+    """Reads a frame cheaply: returns (kind, message, SANs, rejected SAN count) with kind
+    "certificate" or "heartbeat"; raises RejectedFrame. The certificate's other fields are only
+    read (certificate_from_message) when one of its names matches."""
     try:
         message = json.loads(text)
     except (TypeError, ValueError) as error:
@@ -261,23 +262,23 @@ def parse_frame(text) -> tuple:
         raise RejectedFrame("not_object")
     kind = message.get("message_type")
     if kind == "heartbeat":
-        return "heartbeat", None
+        return "heartbeat", message, [], 0
     if kind == "dns_entries":
-        sans, _ = clean_sans(message.get("data"))
-        if not sans:
-            raise RejectedFrame("no_domains")
-        return "certificate", Certificate(sans=sans, raw=message)
-    if kind != "certificate_update":
+        domains = message.get("data")
+    elif kind == "certificate_update":
+        domains = _dict(_dict(_dict(message.get("data")).get("leaf_cert"))).get("all_domains")
+    else:
         raise RejectedFrame("unknown_type", str(kind)[:40])
-    return "certificate", parse_certificate_update(message)
-
-
-def parse_certificate_update(message: dict) -> Certificate:
-    data = _dict(message.get("data"))
-    leaf = _dict(data.get("leaf_cert"))
-    sans, _ = clean_sans(leaf.get("all_domains"))
+    sans, rejected = clean_sans(domains)
     if not sans:
         raise RejectedFrame("no_domains")
+    return "certificate", message, sans, rejected
+
+
+def certificate_from_message(message: dict, sans: list) -> Certificate:
+    """The fields of a certificate_update (a dns_entries message has only its names)."""
+    data = _dict(message.get("data"))
+    leaf = _dict(data.get("leaf_cert"))
     source = _dict(data.get("source"))
     index = data.get("cert_index")
     seen = data.get("seen")
@@ -518,28 +519,30 @@ class CertificateProcessor:
         self.dedup = dedup
         self.pending_incidents: list = []
         self.pending_indicators: list = []
-        self.stats = {"messages": 0, "certificates": 0, "heartbeats": 0, "sans": 0, "matches": 0,
+        self.stats = {"messages": 0, "certificates": 0, "heartbeats": 0, "sans": 0, "sans_rejected": 0, "matches": 0,
                       "incidents_created": 0, "duplicates_suppressed": 0, "rejected": {}}
         self._last_reject_log: dict = {}
 
     def process_frame(self, text) -> None:
         self.stats["messages"] += 1
         try:
-            kind, cert = parse_frame(text)
+            kind, message, sans, rejected_sans = parse_frame(text)
         except RejectedFrame as rejected:
             self._count_rejected(rejected)
             return
         if kind == "heartbeat":
             self.stats["heartbeats"] += 1
             return
-        self.process_certificate(cert)
-
-    def process_certificate(self, cert: Certificate) -> None:
         self.stats["certificates"] += 1
-        self.stats["sans"] += len(cert.sans)
-        matches = self.detector.match_domains(cert.sans)
-        if not matches:
-            return
+        self.stats["sans"] += len(sans)
+        self.stats["sans_rejected"] += rejected_sans
+        matches = self.detector.match_domains(sans)
+        if matches:
+            self.report(certificate_from_message(message, sans), matches)
+
+    def report(self, cert: Certificate, matches: list) -> None:
+        """Queues one incident for the certificate unless every lookalike in it was reported
+        within the de-duplication window."""
         self.stats["matches"] += len(matches)
         now = time.time()
         if not any(self.dedup.is_new(m, now) for m in matches):

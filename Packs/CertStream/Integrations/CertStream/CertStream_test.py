@@ -9,8 +9,9 @@ from CommonServerPython import CommandResults, FeedIndicatorType
 
 import CertStream
 from CertStream import (Backoff, CertificateProcessor, ConfigurationError, DedupCache, RejectedFrame, Settings,
-                        WatchListError, build_incident, build_indicators, check_domain_command, clean_sans,
-                        get_status_command, load_detector, parse_frame, parse_settings, read_list_text)
+                        WatchListError, build_incident, build_indicators, certificate_from_message,
+                        check_domain_command, clean_sans, get_status_command, load_detector, parse_frame,
+                        parse_settings, read_list_text)
 
 TEST_DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "test_data")
 WATCH_LIST = {"paypal": ["paypa1", "paypall"], "fishpondcabins": ["fishpondcabin5"]}
@@ -19,6 +20,12 @@ WATCH_LIST = {"paypal": ["paypa1", "paypall"], "fishpondcabins": ["fishpondcabin
 def read_messages():
     with open(os.path.join(TEST_DATA, "certificate_updates.jsonl")) as handle:
         return [line.strip() for line in handle if line.strip()]
+
+
+def read_certificate(frame):
+    kind, message, sans, _ = parse_frame(frame)
+    assert kind == "certificate"
+    return certificate_from_message(message, sans)
 
 
 def read_text(name):
@@ -138,8 +145,7 @@ def test_list_name_required():
 
 # --- message parsing --------------------------------------------------------------------------
 def test_parse_old_shape_with_chain():
-    kind, cert = parse_frame(read_messages()[0])
-    assert kind == "certificate"
+    cert = read_certificate(read_messages()[0])
     assert cert.sans == ["paypa1-secure.com", "www.paypa1-secure.com"]
     assert cert.update_type == "PrecertLogEntry"
     assert cert.fingerprint == "1D:32:7A:0B:99:C4:5E:60:02:AB:CD:EF:11:22:33:44:55:66:77:88"
@@ -150,7 +156,7 @@ def test_parse_old_shape_with_chain():
 
 
 def test_parse_new_shape_prefers_sha256():
-    _, cert = parse_frame(read_messages()[1])
+    cert = read_certificate(read_messages()[1])
     assert cert.fingerprint.startswith("57:61:38")
     assert cert.sha1.startswith("27:58:3D")
     assert cert.issuer == "/C=US/CN=R11/O=Let's Encrypt"
@@ -159,15 +165,16 @@ def test_parse_new_shape_prefers_sha256():
 
 
 def test_parse_message_with_nulls_and_junk_sans():
-    _, cert = parse_frame(read_messages()[2])
-    assert cert.sans == ["WWW.Example-Shop.DE.", "example-shop.de"]
+    kind, message, sans, rejected = parse_frame(read_messages()[2])
+    assert sans == ["WWW.Example-Shop.DE.", "example-shop.de"] and rejected == 6
+    cert = certificate_from_message(message, sans)
     assert cert.fingerprint == "" and cert.issuer == "" and cert.not_before == "" and cert.seen is None
 
 
 def test_parse_dns_entries_and_heartbeat():
-    kind, cert = parse_frame(read_text("dns_entries.json"))
-    assert kind == "certificate" and cert.sans == ["ph-faq.example", "www.ph-faq.example"]
-    assert parse_frame(read_text("heartbeat.json")) == ("heartbeat", None)
+    cert = read_certificate(read_text("dns_entries.json"))
+    assert cert.sans == ["ph-faq.example", "www.ph-faq.example"] and cert.fingerprint == ""
+    assert parse_frame(read_text("heartbeat.json"))[0] == "heartbeat"
 
 
 @pytest.mark.parametrize("frame, kind", [
@@ -195,7 +202,7 @@ def test_clean_sans_caps_huge_certificates():
 
 # --- incidents and indicators -----------------------------------------------------------------
 def test_incident_has_every_custom_field(detector):
-    _, cert = parse_frame(read_messages()[0])
+    cert = read_certificate(read_messages()[0])
     matches = detector.match_domains(cert.sans)
     assert [m.domain for m in matches] == ["paypa1-secure.com", "www.paypa1-secure.com"]
     incident = build_incident(cert, matches, "CertStream Suspicious Certificate")
@@ -214,7 +221,7 @@ def test_incident_has_every_custom_field(detector):
 
 
 def test_indicators_relate_certificate_to_domains(detector):
-    _, cert = parse_frame(read_messages()[1])
+    cert = read_certificate(read_messages()[1])
     matches = detector.match_domains(["paypa1.com"])
     indicators = build_indicators(cert, matches)
     domain, certificate = indicators
@@ -312,7 +319,7 @@ def test_certificate_fields_from_json_and_der(detector):
     leaf = message["data"]["leaf_cert"]
     leaf["as_der"], sha1 = make_der_certificate("shop.fishpondcabins.com", int(leaf["serial_number"], 16))
     leaf["fingerprint"] = leaf["sha1"] = ":".join(sha1[i:i + 2] for i in range(0, len(sha1), 2))
-    _, cert = parse_frame(json.dumps(message))
+    cert = read_certificate(json.dumps(message))
     fields = CertStream.certificate_fields(cert)
     assert fields["serialnumber"] == "0498BDF812FAF923FEBD5EF7B374899FC61A"
     assert fields["stixid"] == CertStream.stix_id("0498bdf812faf923febd5ef7b374899fc61a")
@@ -324,12 +331,12 @@ def test_certificate_fields_from_json_and_der(detector):
     assert len(fields["spkisha256"]) == 64 and fields["pem"].startswith("-----BEGIN CERTIFICATE-----")
     assert "derdisagreement" not in fields
     leaf["serial_number"] = "01"
-    _, cert = parse_frame(json.dumps(message))
+    cert = read_certificate(json.dumps(message))
     assert "serial number JSON 01" in CertStream.certificate_fields(cert)["derdisagreement"]
 
 
 def test_placeholder_der_is_ignored():
-    _, cert = parse_frame(read_messages()[0])
+    cert = read_certificate(read_messages()[0])
     fields = CertStream.certificate_fields(cert)
     assert "pem" not in fields and "derparseerror" not in fields
     assert fields["issuer"] == [{"title": "aggregated", "data": "/C=US/CN=R11/O=Let's Encrypt"}]
