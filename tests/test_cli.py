@@ -135,7 +135,7 @@ def main():
             "CustomFields": {"certstreammatcheddomain": "paypa1.com", "certstreamasset": watched,
                              "certstreamsimilarity": 0.9333, "certstreamexplanation": "1 replaced by l"}}])
         demisto.setIntegrationContext({"status": {
-            "messages": 10, "sans": 25, "matches": 1, "incidents_created": 1, "messages_per_second": 125.0,
+            "messages": 10, "sans": 25, "matches": 1, "incidents_created": 1, "elapsed_seconds": 0.08,
             "exit_on_stream_end": params.get("exit_on_stream_end"), "had_earlier_state": bool(earlier)}})
 
 
@@ -370,8 +370,15 @@ class FakeServer:
 
 @pytest.fixture
 def fake_server(monkeypatch):
+    """replay runs the server in its own process; the fake stands in for that process."""
     FakeServer.instances = []
-    monkeypatch.setattr(cli, "_server_module", lambda: types.SimpleNamespace(CertStreamServer=FakeServer))
+
+    def start(stream):
+        server = FakeServer(stream)
+        return server, server.start()
+
+    monkeypatch.setattr(cli, "start_server_process", start)
+    monkeypatch.setattr(cli, "stop_server_process", lambda server: server.stop())
     return FakeServer
 
 
@@ -414,10 +421,12 @@ def test_replay_prints_only_this_runs_incidents(fake_repo, fake_server, tmp_path
     assert "from an earlier run" not in capsys.readouterr().out
 
 
-def test_summary_falls_back_to_server_counters(capsys):
-    cli.print_summary({}, {"messages_sent": 50}, [{"name": "x"}], 2.0)
+def test_summary_rate_uses_the_loops_streaming_time(capsys):
+    cli.print_summary({"messages": 50, "elapsed_seconds": 0.5}, [{"name": "x"}], 2.0)
     out = capsys.readouterr().out
-    assert "messages:          50" in out and "messages/s:        25.0" in out and "SANs:              n/a" in out
+    assert "messages:          50" in out and "messages/s:        100.0" in out and "SANs:              n/a" in out
+    cli.print_summary({"messages": 50}, [], 2.0)
+    assert "messages/s:        25.0" in capsys.readouterr().out
 
 
 def test_replay_missing_stream_file(fake_repo, fake_server, capsys):

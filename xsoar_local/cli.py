@@ -13,6 +13,9 @@
 import argparse
 import json
 import os
+import re
+import signal
+import subprocess
 import sys
 
 from xsoar_local import DEFAULT_STATE_DIR, SAMPLES_DIR, playground, runner
@@ -112,15 +115,11 @@ def _status_counters(store):
     return status if isinstance(status, dict) else {}
 
 
-def _server_counters(server):
-    return {"messages_sent": getattr(server, "messages_sent", None)}
-
-
-def print_summary(status, server_stats, new_incidents, elapsed):
-    messages = status.get("messages", server_stats.get("messages_sent"))
-    rate = status.get("messages_per_second")
-    if rate is None and messages and elapsed:
-        rate = messages / elapsed
+def print_summary(status, new_incidents, elapsed):
+    messages = status.get("messages")
+    # the loop's own streaming time excludes interpreter start-up and list loading
+    elapsed = status.get("elapsed_seconds") or elapsed
+    rate = messages / elapsed if messages and elapsed else None
     rows = [("messages", messages), ("SANs", status.get("sans")), ("matches", status.get("matches")),
             ("incidents created", len(new_incidents)), ("elapsed seconds", round(elapsed, 1)),
             ("messages/s", round(rate, 1) if isinstance(rate, (int, float)) else rate)]
@@ -138,7 +137,7 @@ def _prepare_instance(store, list_text, list_name, keep_state):
         store.set_integration_context(INTEGRATION, {})
 
 
-def _run_stream(ns, store, url, list_name, until_closed, server=None):
+def _run_stream(ns, store, url, list_name, until_closed):
     """Run the CertStream loop against url; print summary and this run's incidents."""
     before = len(store.read_incidents())
     overrides = runner.parse_assignments(ns.param, "--param")
@@ -146,7 +145,7 @@ def _run_stream(ns, store, url, list_name, until_closed, server=None):
     result = runner.run(INTEGRATION, "long-running-execution", overrides, state_dir=ns.state,
                         until_closed=until_closed)
     new_incidents = store.read_incidents()[before:]
-    print_summary(_status_counters(store), _server_counters(server) if server else {}, new_incidents,
+    print_summary(_status_counters(store), new_incidents,
                   result.elapsed)
     print()
     print_incidents(new_incidents)
@@ -157,22 +156,40 @@ def _run_stream(ns, store, url, list_name, until_closed, server=None):
     return 1 if result.failed else 0
 
 
+def start_server_process(stream, endpoint_faults=()):
+    """Starts `python -m xsoar_local.server STREAM --port 0` in its own process (so the server
+    does not share the integration's interpreter lock) and returns (process, port)."""
+    command = [sys.executable, "-m", "xsoar_local.server", stream, "--port", "0", *endpoint_faults]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    announce = process.stdout.readline()
+    found = re.search(r"ws://127\.0\.0\.1:(\d+)/", announce)
+    if not found:
+        process.kill()
+        raise CliError("cannot serve {}: {}".format(stream, (announce + process.stderr.read()).strip()))
+    return process, int(found.group(1))
+
+
+def stop_server_process(process):
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(5)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def replay(ns, stream, list_path):
     if not os.path.isfile(stream):
         raise CliError("no stream file {}".format(stream))
     store = _store(ns)
     list_name = ns.list_name or DEFAULT_LIST_NAME
     _prepare_instance(store, _read_text(list_path), list_name, ns.keep_state)
-    try:
-        server = _server_module().CertStreamServer(stream, host="127.0.0.1", port=0)
-    except (OSError, ValueError) as error:
-        raise CliError("cannot serve {}: {}".format(stream, error))
-    port = server.start()
+    process, port = start_server_process(stream)
     try:
         url = "ws://127.0.0.1:{}{}".format(port, ns.endpoint)
-        return _run_stream(ns, store, url, list_name, until_closed=True, server=server)
+        return _run_stream(ns, store, url, list_name, until_closed=True)
     finally:
-        server.stop()
+        stop_server_process(process)
 
 
 def cmd_replay(ns):

@@ -23,9 +23,9 @@ def read_messages():
 
 
 def read_certificate(frame):
-    kind, message, sans, _ = parse_frame(frame)
+    kind, sans, _ = parse_frame(frame)
     assert kind == "certificate"
-    return certificate_from_message(message, sans)
+    return certificate_from_message(json.loads(frame), sans)
 
 
 def read_text(name):
@@ -164,10 +164,13 @@ def test_parse_new_shape_prefers_sha256():
     assert cert.sans == ["*.shop.fishpondcabins.com", "shop.fishpondcabins.com"]
 
 
-def test_parse_message_with_nulls_and_junk_sans():
-    kind, message, sans, rejected = parse_frame(read_messages()[2])
+@pytest.mark.parametrize("decoder", ["msgspec", "json only"])
+def test_parse_message_with_nulls_and_junk_sans(decoder, mocker):
+    if decoder == "json only":
+        mocker.patch.object(CertStream, "_FRAME_DECODER", None)
+    kind, sans, rejected = parse_frame(read_messages()[2])
     assert sans == ["WWW.Example-Shop.DE.", "example-shop.de"] and rejected == 6
-    cert = certificate_from_message(message, sans)
+    cert = certificate_from_message(json.loads(read_messages()[2]), sans)
     assert cert.fingerprint == "" and cert.issuer == "" and cert.not_before == "" and cert.seen is None
 
 
@@ -188,7 +191,10 @@ def test_parse_dns_entries_and_heartbeat():
     ('{"message_type": "certificate_update", "data": {"leaf_cert": {"all_domains": [1, null]}}}', "no_domains"),
     ('{"message_type": "certificate_update", "data": []}', "no_domains"),
 ])
-def test_parse_rejects_bad_frames(frame, kind):
+@pytest.mark.parametrize("decoder", ["msgspec", "json only"])
+def test_parse_rejects_bad_frames(frame, kind, decoder, mocker):
+    if decoder == "json only":
+        mocker.patch.object(CertStream, "_FRAME_DECODER", None)
     with pytest.raises(RejectedFrame) as error:
         parse_frame(frame)
     assert error.value.kind == kind
