@@ -34,7 +34,8 @@ TEST_MODULE_TIMEOUT = 10  # seconds to wait for the first message in test-module
 PING_INTERVAL = 20  # websocket pings; servers drop clients silent for about a minute
 RECONNECT_INITIAL_DELAY = 1.0
 RECONNECT_MAX_DELAY = 300.0
-HEALTHY_CONNECTION_SECONDS = 60  # a connection that lasted this long resets the backoff
+HEALTHY_CONNECTION_SECONDS = 60  # a connection that lasted this long, or
+HEALTHY_CONNECTION_FRAMES = 1000  # delivered this many frames, resets the backoff
 FLUSH_INTERVAL = 2.0  # seconds between createIncidents batches
 CONTEXT_SAVE_INTERVAL = 15.0  # seconds between integration-context writes
 INCIDENT_BATCH_SIZE = 100
@@ -62,6 +63,8 @@ class Settings:
     incident_type: str = DEFAULT_INCIDENT_TYPE
     dedup_days: float = 7.0
     stall_timeout: float = 120.0
+    reconnect_delay: float = RECONNECT_INITIAL_DELAY
+    reconnect_max_delay: float = RECONNECT_MAX_DELAY
     insecure: bool = False
     proxy: bool = False
     exit_on_stream_end: bool = False  # local runtime only (xsoar-local --until-closed)
@@ -108,7 +111,11 @@ def parse_settings(params: dict) -> Settings:
         allowlist=parse_allowlist(params.get("allowlist")),
         incident_type=str(params.get("incidentType") or DEFAULT_INCIDENT_TYPE),
         dedup_days=_number_param(params, "dedup_days", 7, 0, 365, "De-duplication window (days)"),
-        stall_timeout=_number_param(params, "stall_timeout", 120, 5, 3600, "Stall timeout (seconds)"),
+        stall_timeout=_number_param(params, "stall_timeout", 120, 1, 3600, "Stall timeout (seconds)"),
+        reconnect_delay=_number_param(params, "reconnect_delay", RECONNECT_INITIAL_DELAY, 0.1, 600,
+                                      "Reconnect initial delay (seconds)"),
+        reconnect_max_delay=_number_param(params, "reconnect_max_delay", RECONNECT_MAX_DELAY, 1, 3600,
+                                          "Reconnect maximum delay (seconds)"),
         insecure=_bool_param(params, "insecure"),
         proxy=_bool_param(params, "proxy"),
         exit_on_stream_end=_bool_param(params, "exit_on_stream_end"),
@@ -721,7 +728,7 @@ class StreamingLoop:
         self.settings = settings
         self.dedup = DedupCache(settings.dedup_days * 86400, _dict(context.get("dedup")))
         self.processor = CertificateProcessor(detector, settings, self.dedup)
-        self.backoff = Backoff()
+        self.backoff = Backoff(settings.reconnect_delay, max(settings.reconnect_delay, settings.reconnect_max_delay))
         self.stop = asyncio.Event()
         self.status = {"server": settings.url, "connected_since": None, "reconnects": 0, "last_error": "",
                        "list_name": settings.list_name, "list_terms": getattr(detector, "size", 0),
@@ -784,6 +791,7 @@ class StreamingLoop:
     def on_connected(self) -> None:
         self.status["connected_since"] = _now_iso()
         self.connected_at = time.monotonic()
+        self.frames_at_connect = self.processor.stats["messages"]
         if self.status["last_error"] and not self.status["list_error"]:
             self.set_health("")
 
@@ -814,7 +822,8 @@ class StreamingLoop:
             self.publish()
 
     async def wait_before_reconnect(self, problem: str) -> None:
-        if self.connected_at and time.monotonic() - self.connected_at >= HEALTHY_CONNECTION_SECONDS:
+        if self.connected_at and (time.monotonic() - self.connected_at >= HEALTHY_CONNECTION_SECONDS or
+                                  self.processor.stats["messages"] - self.frames_at_connect >= HEALTHY_CONNECTION_FRAMES):
             self.backoff.reset()
         delay = self.backoff.next_delay()
         self.status["reconnects"] += 1
