@@ -260,6 +260,20 @@ def test_stall_on_every_connection(tmp_path):
         assert server.stalls == 2
 
 
+def test_stall_every_n_messages_of_the_whole_stream(tmp_path):
+    with CertStreamServer(numbered_stream(tmp_path, 10), stall_every=4, heartbeat_interval=None) as server:
+        received = []
+        for expected in ([0, 1, 2, 3], [4, 5, 6, 7]):
+            with connect(server.url()) as ws:
+                frames = [ws.recv(timeout=2) for _ in range(4)]
+                assert indexes(frames) == expected
+                with pytest.raises(TimeoutError):
+                    ws.recv(timeout=0.3)
+                received += frames
+        frames, code = receive_until_closed(server.url())
+        assert indexes(frames) == [8, 9] and code == 1000 and server.stalls == 2
+
+
 @pytest.mark.parametrize("status,reason", [(503, "Service Unavailable"), (521, "Web Server Is Down")])
 def test_refuse_status_refuses_the_first_handshakes_then_accepts(tmp_path, status, reason):
     with CertStreamServer(numbered_stream(tmp_path, 3), refuse_status=status, refuse_times=2) as server:

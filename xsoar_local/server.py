@@ -14,7 +14,7 @@ server closes with 1000 (unless loop=True); a drop_every disconnect uses 1012 (s
 
 Faults (keyword arguments; CLI options from add_fault_arguments): drop_every=N (close after N
 messages), abrupt_every=N (TCP abort, no close frame), stall_after=N [stall_once] (silence, the
-connection stays open), refuse_status=CODE [refuse_times=K] (HTTP error instead of the handshake),
+connection stays open), stall_every=N (silence each time the whole stream reaches a multiple of N), refuse_status=CODE [refuse_times=K] (HTTP error instead of the handshake),
 garbage_every=N (malformed frames), heartbeats_only, drip=SECONDS, heartbeat_interval=SECONDS.
 
 Run on its own: `python -m xsoar_local.server FILE --port 8080 [--rate N] [--loop] [faults]`.
@@ -36,7 +36,7 @@ from websockets.http11 import Request, Response
 
 from .messages import GARBAGE_FRAMES, endpoint_for, heartbeat, iter_items, render, source_kind
 
-FAULT_OPTIONS = ("drop_every", "stall_after", "stall_once", "refuse_status", "refuse_times",
+FAULT_OPTIONS = ("drop_every", "stall_after", "stall_once", "stall_every", "refuse_status", "refuse_times",
                  "garbage_every", "heartbeats_only", "drip", "abrupt_every", "heartbeat_interval")
 END_OF_FILE_CODE = 1000
 DROP_CODE = 1012  # "service restart": the client should reconnect (1000/1001 read as a clean end)
@@ -76,7 +76,8 @@ class CertStreamServer:
                  loop: bool = False, *, drop_every: int | None = None, stall_after: int | None = None,
                  stall_once: bool = True, refuse_status: int | None = None, refuse_times: int | None = None,
                  garbage_every: int | None = None, heartbeats_only: bool = False, drip: float | None = None,
-                 abrupt_every: int | None = None, heartbeat_interval: float | None = 30.0,
+                 abrupt_every: int | None = None, stall_every: int | None = None,
+                 heartbeat_interval: float | None = 30.0,
                  ping_interval: float | None = 30.0, ping_timeout: float | None = 35.0):
         """source: a .jsonl / .txt file (optionally .gz). rate: messages per second per connection
         (None: as fast as the client reads). refuse_times=None with refuse_status refuses every
@@ -88,6 +89,8 @@ class CertStreamServer:
         self.host, self.port, self.rate, self.loop = host, port, rate, loop
         self.drop_every, self.abrupt_every, self.garbage_every = drop_every, abrupt_every, garbage_every
         self.stall_after, self.stall_once = stall_after, stall_once
+        self.stall_every = stall_every  # a stall each time the whole stream passes a multiple of N
+        self._last_stall_at = 0
         self.refuse_status, self.refuse_times = refuse_status, refuse_times
         self.heartbeats_only, self.drip = heartbeats_only, drip
         self.heartbeat_interval = heartbeat_interval or None
@@ -173,7 +176,7 @@ class CertStreamServer:
     async def _serve(self, on_ready: Callable[[], None]) -> None:
         self._loop = asyncio.get_running_loop()
         self._stop_requested = asyncio.Event()
-        if self.drop_every or self.abrupt_every or self.stall_after is not None:
+        if self.drop_every or self.abrupt_every or self.stall_every or self.stall_after is not None:
             self._shared_cursor = self._new_cursor()
         server = await serve(self._handle, self.host, self.port, process_request=self._process_request,
                              ping_interval=self.ping_interval, ping_timeout=self.ping_timeout,
@@ -278,6 +281,10 @@ class CertStreamServer:
             await asyncio.sleep(0)
 
     def _should_stall(self, sent_here: int) -> bool:
+        if self.stall_every and self.messages_sent and self.messages_sent % self.stall_every == 0 \
+                and self.messages_sent != self._last_stall_at:
+            self._last_stall_at = self.messages_sent
+            return True
         if self.stall_after is None or sent_here != self.stall_after:
             return False
         return not (self.stall_once and self.stalls)
@@ -323,6 +330,8 @@ def add_fault_arguments(parser: argparse.ArgumentParser) -> None:
                        help="close the connection (code 1012) after every N messages; reconnecting clients resume")
     group.add_argument("--stall-after", type=int, metavar="N",
                        help="after N messages send nothing more (no heartbeats, no pings) but keep the connection open")
+    group.add_argument("--stall-every", type=int, metavar="N",
+                       help="go silent each time the stream as a whole reaches a multiple of N messages")
     group.add_argument("--stall-every-connection", dest="stall_once", action="store_false", default=None,
                        help="with --stall-after, stall every connection, not only the first")
     group.add_argument("--refuse-status", type=int, metavar="CODE",
