@@ -319,11 +319,14 @@ def clean_suggestion(term: str):
     term = _clean(term)
     if not term or " " in term:
         return None
-    if "." in term:
+    if "." in term:  # a whole domain: keep its label only when nothing is nested in front of it
         try:
-            term = parse_domain(term)[1]
+            registrable, label = parse_domain(term)
         except DemistoException:
             return None
+        if registrable != ".".join(_decode_label(part) for part in term.strip(".").split(".")):
+            return None
+        term = label
     term = _decode_label(term)
     return term if HOSTNAME_LABEL.match(term) and "_" not in term else None
 
