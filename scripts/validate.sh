@@ -7,7 +7,9 @@
 #   3. on a branch other than main, when origin/main exists: validate -g --prev-ver origin/main
 #      (README, release-note, version-bump and backward-compatibility checks need git history);
 #   4. demisto-sdk prepare-content of each pack: the unified integration and scripts (API modules
-#      inlined) and the pack zip must build.
+#      inlined) and the pack zip must build, and the Python code of every unified integration and
+#      script must compile (an API module that is valid alone can break the unified file, e.g. with
+#      `from __future__ import ...`, which is only legal at the top of a file).
 #
 # Works in a fresh clone (no origin remote, only the main branch). Logs go to .demisto-sdk-logs/.
 set -euo pipefail
@@ -70,6 +72,32 @@ for pack in Packs/*/; do
   step "demisto-sdk prepare-content -i $pack"
   mkdir -p "$WORK/out"
   run_sdk prepare-content -i "$pack" -o "$WORK/out" || status=1
+  zip_file="$WORK/out/$(basename "$pack").zip"
+  if [ -f "$zip_file" ]; then
+    step "compile the unified Python code of $pack"
+    "$PYTHON" - "$zip_file" <<'PY' || status=1
+import sys, zipfile, yaml
+failed = 0
+with zipfile.ZipFile(sys.argv[1]) as archive:
+    for name in archive.namelist():
+        if not (name.startswith(("Integrations/", "Scripts/")) and name.endswith(".yml")):
+            continue
+        data = yaml.safe_load(archive.read(name))
+        script = data.get("script")
+        code = script.get("script") if isinstance(script, dict) else script
+        kind = (script.get("type") if isinstance(script, dict) else data.get("type")) or ""
+        if kind != "python" or not isinstance(code, str) or code.strip() in ("", "-"):
+            continue
+        try:
+            compile(code, name, "exec")
+            print(f"ok      {name}")
+        except SyntaxError as error:
+            failed += 1
+            line = (error.text or "").strip()
+            print(f"FAILED  {name}: {error.msg} at line {error.lineno}: {line}")
+sys.exit(1 if failed else 0)
+PY
+  fi
 done
 
 echo
