@@ -242,27 +242,40 @@ class TermSet:
         self.asset = asset
         self.entries = []
         self.asset_keys = {normalize_term(asset), normalize_term(asset_label(asset))}
-        self.keys = set(self.asset_keys) | set(blocked_keys)
+        self.blocked = set(self.asset_keys) | set(blocked_keys)
+        self.keys = set(self.blocked)
+        self.kept_keys = {}  # key of an entry the list already had -> still to be counted this run
         for entry in entries:  # existing entries are kept as they are (user-added ones included)
             self.entries.append(entry)
-            self.keys.add(normalize_term(entry))
+            key = normalize_term(entry)
+            self.keys.add(key)
+            if key not in self.blocked:
+                self.kept_keys[key] = True
 
-    def add(self, forms: list) -> int:
-        """Adds the forms of one variant unless the detector already has its key; returns how many."""
+    def add(self, forms: list) -> tuple:
+        """Adds the forms of one variant unless the detector already has its key.
+
+        Returns (entries added, size): size is how many list entries the variant stands for in
+        this run (its forms, whether added now or already in the list; 0 when it is the asset, an
+        allowlisted name, or a duplicate of a variant of this run), so that a limit counts the same
+        variants on every run and merging twice adds nothing."""
         forms = [form for form in forms if form]
         if not forms:
-            return 0
-        keys = {normalize_term(form) for form in forms}
-        first_key = normalize_term(forms[0])
-        if first_key in self.keys or not first_key:
-            return 0
+            return 0, 0
+        key = normalize_term(forms[0])
+        if not key or key in self.blocked:
+            return 0, 0
+        if key in self.keys:
+            if self.kept_keys.pop(key, False):
+                return 0, len(forms)
+            return 0, 0
         added = 0
         for form in forms:
             if form not in self.entries:
                 self.entries.append(form)
                 added += 1
-        self.keys |= keys
-        return added
+        self.keys |= {normalize_term(form) for form in forms}
+        return added, len(forms)
 
 
 def allowlist_keys(values) -> set:
@@ -412,18 +425,20 @@ def build_watch_list(args: dict) -> tuple:
     generated = {}
     for asset, label in domains:
         terms = term_set(asset)
-        added = 0
+        added = taken = 0
         for _kind, variant in generate_variants(label, kinds):
-            if max_per_domain and added >= max_per_domain:
+            if max_per_domain and taken >= max_per_domain:
                 break
             forms = variant_forms(variant, include_idn)
-            if max_per_domain and added + len(forms) > max_per_domain:
+            if not forms or (max_per_domain and taken + len(forms) > max_per_domain):
                 continue
-            added += terms.add(forms)
+            new, size = terms.add(forms)
+            added += new
+            taken += size
         generated[terms.asset] = generated.get(terms.asset, 0) + added
     for asset, entries in extra.items():
         terms = term_set(_clean(asset) or asset)
-        count = sum(terms.add([_clean(entry)]) for entry in entries if _clean(entry))
+        count = sum(terms.add([_clean(entry)])[0] for entry in entries if _clean(entry))
         generated[terms.asset] = generated.get(terms.asset, 0) + count
     suggested_total = 0
     for asset, entries in suggestions.items():
@@ -433,7 +448,7 @@ def build_watch_list(args: dict) -> tuple:
         for entry in entries:
             term = clean_suggestion(entry)
             if term:
-                count = watch[key].add([term])
+                count = watch[key].add([term])[0]
                 suggested_total += count
                 generated[key] = generated.get(key, 0) + count
 

@@ -275,13 +275,26 @@ def test_merge_keeps_user_entries_and_other_assets(server):
     assert written["examplebank.co.uk"] == ["examp1ebank"]
 
 
-def test_merge_twice_adds_nothing(server):
-    args = {"domains": "paypal", "list_name": "WatchList", "include_idn": "true"}
+@pytest.mark.parametrize("limit", ["0", "8", "25"])
+def test_merge_twice_adds_nothing(server, limit):
+    args = {"domains": "paypal", "list_name": "WatchList", "include_idn": "true", "max_per_domain": limit}
     generate_domain_homographs(args)
     first = server.lists["WatchList"]
     results = generate_domain_homographs(args)
     assert server.lists["WatchList"] == first
-    assert context(results)["CertStream.Homographs(val.Asset && val.Asset == obj.Asset)"][0]["Added"] == 0
+    row = context(results)["CertStream.Homographs(val.Asset && val.Asset == obj.Asset)"][0]
+    assert row["Added"] == 0
+    if limit != "0":
+        assert row["Count"] <= int(limit)
+
+
+def test_limit_counts_entries_the_list_already_has(server):
+    server.lists["WatchList"] = json.dumps({"paypal": ["paypai", "my-own-entry"]})
+    generate_domain_homographs({"domains": "paypal", "list_name": "WatchList", "include_idn": "false",
+                                "max_per_domain": "5"})
+    terms = json.loads(server.lists["WatchList"])["paypal"]
+    assert terms[:2] == ["paypai", "my-own-entry"]
+    assert len(terms) == 2 + 4  # paypai is one of the 5 closest: 4 new ones
 
 
 def test_replace_overwrites_without_reading(server):
