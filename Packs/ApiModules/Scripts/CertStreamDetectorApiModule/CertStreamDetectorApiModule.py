@@ -27,7 +27,8 @@ import json
 import math
 import re
 import unicodedata
-from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import idna
@@ -66,8 +67,13 @@ DEFAULT_THRESHOLD = 0.85
 MIN_FUZZY_LEN = 4        # asset skeletons shorter than this only match exactly (box, hp, ups)
 MIN_CONTAINS_LEN = 4     # asset skeletons shorter than this are never searched inside longer tokens
 MIN_NESTED_LEN = 4       # a plain short brand as a subdomain label of someone else's domain needs context
-MAX_INDEX_EDITS = 2      # deletion-neighbourhood depth; larger edit budgets use a length-bucket scan
+MAX_INDEX_EDITS = 2      # pigeonhole index depth; larger edit budgets compare asset by asset (C distance)
+PROBE_WIDTH = 3          # characters of each pigeonhole piece used as the index key
 MAX_NAME_CHARS = 1024    # longer inputs are not DNS names; ignored
+SAN_CACHE_SIZE = 50_000  # CT logs carry every certificate twice (precertificate, certificate)
+LABEL_CACHE_SIZE = 100_000
+_MISSING = object()
+_NO_NOTES: Dict[int, Tuple[str, str]] = {}
 _EPS = 1e-9
 
 # Credential / phishing vocabulary: found as tokens, or as the parts of a token around the brand.
@@ -101,6 +107,8 @@ accountant faith cricket host press digital email support help today work shop s
 """.split())
 
 _SEVERITY_BY_SCORE = ((80, 4), (60, 3), (40, 2))
+# a subdomain label that makes the labels before it read like a host name (paypal.com.evil.top)
+_HOST_IMITATION_LABELS = frozenset("com net org info biz gov edu co io me app".split())
 
 # --- errors and watch-list parsing ---------------------------------------------------------------
 
@@ -536,6 +544,24 @@ def _segment(text: str, vocabulary: frozenset) -> Optional[List[str]]:
     return best[n]
 
 
+@lru_cache(maxsize=65536)
+def _segment_cached(text: str) -> Optional[Tuple[str, ...]]:
+    seg = _segment(text, FILLER_WORDS)
+    return None if seg is None else tuple(seg)
+
+
+def _token_words(raw: str, folded: str) -> List[str]:
+    """Credential words in one token: the token itself, or the words it is made of."""
+    for cand in (raw, folded):
+        if cand in CREDENTIAL_WORDS:
+            return [cand]
+    if raw.isascii() and len(raw) >= 5:
+        seg = _segment_cached(raw)
+        if seg and len(seg) > 1:
+            return [w for w in seg if w in CREDENTIAL_WORDS]
+    return []
+
+
 # --- result ---------------------------------------------------------------------------------------
 
 @dataclass
@@ -574,8 +600,9 @@ class _Asset:
         self.name, self.label, self.owned, self.skeleton, self.index = name, label, owned, skeleton, index
 
 
-def _trie_regex(words: Iterable[str]) -> Optional["re.Pattern[str]"]:
-    """A regex matching any of ``words`` as a substring, shaped as a trie (fast in sre)."""
+def _trie_regex(words: Iterable[str]):
+    """Two regexes for ``words`` as substrings, shaped as a trie (fast in sre): one to test, one
+    (a lookahead) to list every occurrence, overlapping ones included. None when no words."""
     trie: Dict[str, Any] = {}
     for word in words:
         node = trie
@@ -595,7 +622,8 @@ def _trie_regex(words: Iterable[str]) -> Optional["re.Pattern[str]"]:
             body = "(?:" + body + ")?"
         return body
 
-    return re.compile("(?=(" + build(trie) + "))")
+    body = build(trie)
+    return re.compile(body), re.compile("(?=(" + body + "))")
 
 
 class Detector:
@@ -649,10 +677,10 @@ class Detector:
                 self._allow.add(norm)
         self._max_key_len = max((len(k) for k in self._exact), default=0)
         self._label_cache: Dict[str, Tuple[str, ...]] = {}
-        self._hack_any = True
+        self._san_cache: Dict[Any, Optional[Match]] = {}
         self._build_similarity_index()
         contain = [a.skeleton for a in self._assets if len(a.skeleton) >= MIN_CONTAINS_LEN]
-        self._contains_re = _trie_regex(contain)
+        self._contains_re, self._contains_all = _trie_regex(contain) or (None, None)
         self._contains_map: Dict[str, List[int]] = {}
         for a in self._assets:
             if len(a.skeleton) >= MIN_CONTAINS_LEN:
@@ -674,7 +702,7 @@ class Detector:
         edits (against a token of length up to n + d). Cut it into d + 1 pieces; a token within d
         edits contains at least one piece unchanged: the first piece as its prefix, the last as its
         suffix, a middle piece shifted by at most d. For each token length m the probes (slices of
-        the token) are precomputed; each probe is one dict lookup, so the cost per token depends
+        the token; PROBE_WIDTH characters of each piece) are precomputed; each probe is one dict lookup, so the cost per token depends
         on the threshold and the lengths, not on the number of assets or terms. Assets whose edit
         budget exceeds MAX_INDEX_EDITS (very low thresholds) are compared one by one (C distance).
         """
@@ -699,16 +727,20 @@ class Detector:
             bounds = [(n * i) // k for i in range(k + 1)]
             for i in range(k):
                 start, stop = bounds[i], bounds[i + 1]
+                width = min(PROBE_WIDTH, stop - start)  # an intact piece has an intact head/tail
+                if i == k - 1:
+                    key = sk[n - width:]
+                else:
+                    key = sk[start:start + width]
                 table = tables.setdefault((n, d, i), {})
-                key = sk[start:stop]
                 table[key] = table.get(key, ()) + (a.index,)
                 for m in range(max(1, n - d), min(max_len, n + d) + 1):
                     if i == 0:
-                        shifts = [(0, stop - start)]
+                        shifts = [(0, width)]
                     elif i == k - 1:
-                        shifts = [(m - (stop - start), m)]
+                        shifts = [(m - width, m)]
                     else:
-                        shifts = [(start + delta, stop + delta) for delta in range(-d, d + 1)]
+                        shifts = [(start + delta, start + delta + width) for delta in range(-d, d + 1)]
                     for lo, hi in shifts:
                         if 0 <= lo and hi <= m:
                             probes[m].add(((n, d, i), lo, hi))
@@ -748,18 +780,51 @@ class Detector:
 
     def match(self, domain: Any) -> Optional[Match]:
         """The best explained match for one SAN, or None. Never raises on any input string."""
+        cache = self._san_cache
         try:
-            return self._match(domain)
-        except Exception:  # pragma: no cover - defensive: a SAN must never break the stream
+            found = cache.get(domain, _MISSING)
+        except TypeError:  # unhashable input
             return None
+        if found is _MISSING:
+            try:
+                found = self._match(domain)
+            except Exception:  # pragma: no cover - defensive: a SAN must never break the stream
+                found = None
+            if len(cache) >= SAN_CACHE_SIZE:
+                cache.clear()
+            cache[domain] = found
+        return None if found is None else replace(found, words=list(found.words), reasons=list(found.reasons))
+
+    def clear_caches(self) -> None:
+        """Forget cached results (SAN -> result, label -> tokens); results do not change."""
+        self._san_cache.clear()
+        self._label_cache.clear()
 
     def _match(self, domain: Any) -> Optional[Match]:
-        labels, notes = _domain_labels(domain)
-        parts = _split_labels(labels)
-        if parts is None:
+        # fast path for the usual SAN: printable ASCII, no punycode
+        if type(domain) is str and domain.isascii() and domain.isprintable() and len(domain) <= MAX_NAME_CHARS:
+            s = domain.lower()
+            if "xn--" in s or s[:1].isspace() or s[-1:].isspace():
+                labels, notes = _domain_labels(domain)
+            else:
+                while s.startswith("*."):
+                    s = s[2:]
+                labels = s.split(".")
+                if "" in labels:
+                    labels = [lab for lab in labels if lab]
+                notes = _NO_NOTES
+        else:
+            labels, notes = _domain_labels(domain)
+        n_labels = len(labels)
+        if n_labels < 2:
             return None
-        n_suffix, private = parts
-        reg_index = len(labels) - n_suffix - 1
+        last = labels[-1]
+        if last.isdigit() or ":" in last:
+            return None  # IPv4 / IPv6 literal
+        n_suffix, private = _PSL.suffix_len(labels)
+        reg_index = n_labels - n_suffix - 1
+        if reg_index < 0:
+            return None  # the name is a public suffix itself
         registrable = ".".join(labels[reg_index:])
         if registrable in self._owned:
             return None
@@ -767,19 +832,18 @@ class Detector:
             return None
         cache = self._label_cache
         folded: List[str] = []
-        for li in range(len(labels) if self._hack_any else reg_index + 1):
+        for li in range(reg_index + 1):
             lab = labels[li]
             toks = cache.get(lab)
             if toks is None:
                 toks = tuple(sk for sk in (_skeleton(t) for t in _tokens(lab)) if sk)
-                if len(cache) >= 200_000:
+                if len(cache) >= LABEL_CACHE_SIZE:
                     cache.clear()
                 cache[lab] = toks
-            if li <= reg_index:
-                folded.extend(toks)
+            folded.extend(toks)
         if not folded:
             return None
-        hits = self._find_hits(folded, labels, reg_index)
+        hits = self._find_hits(folded, labels, reg_index, len(toks))
         if not hits:
             return None
         return self._best_match(domain, labels, notes, reg_index, n_suffix, private, registrable, hits)
@@ -791,7 +855,7 @@ class Detector:
                 return True
         return False
 
-    def _find_hits(self, folded: List[str], labels: List[str], reg_index: int) -> list:
+    def _find_hits(self, folded: List[str], labels: List[str], reg_index: int, n_reg_tokens: int) -> list:
         """Cheap pass: candidate hits as (kind, start token, end token, asset index, term, sim, term kind)."""
         exact_get = self._exact.get
         hits: list = []
@@ -824,9 +888,9 @@ class Detector:
                     if cands is not None or scan_lists[m]:
                         self._verify(span, cands or (), hits, i, j + 1)
         # domain hack: registrable label + suffix read together (payp.al)
-        if self._hack_any and len(labels) - reg_index > 1:
-            cache = self._label_cache
-            hack = "".join("".join(cache.get(lab) or ()) for lab in labels[reg_index:])
+        if n_reg_tokens:
+            hack = "".join(folded[n - n_reg_tokens:]) if n_reg_tokens > 1 else folded[-1]
+            hack += "".join(labels[reg_index + 1:])
             entry = exact_get(hack)
             if entry is not None:
                 hits.append(("hack", -1, -1, entry[0], entry[1], 1.0, entry[2]))
@@ -834,7 +898,7 @@ class Detector:
         if contains is not None:
             joined = "".join(folded) if n > 1 else folded[0]
             if contains.search(joined) is not None:
-                for found in contains.finditer(joined):
+                for found in self._contains_all.finditer(joined):
                     hits.append(("contains", found.start(1), found.end(1), -1, found.group(1), 0.0, 0))
         return hits
 
@@ -898,12 +962,23 @@ class Detector:
         candidates = [c for c in candidates if c is not None]
         if not candidates:
             return None
-        # context shared by every candidate
-        words = self._context_words(raw_tokens, folded)
+        # credential words per token; a candidate counts the words outside its own tokens
+        token_words = [_token_words(raw, sk) for raw, sk in zip(raw_tokens, folded)]
         abused = tld in ABUSED_TLDS
         hyphens = reg_label.count("-")
         best = None
         for cand in candidates:
+            i, j = cand["tokens"]
+            words = [w for k, tw in enumerate(token_words) if not i <= k < j for w in tw]
+            if i >= 0:
+                span_labels = set(tok_label[i:j])
+                rest = [raw_tokens[k] for k in range(len(raw_tokens))
+                        if tok_label[k] in span_labels and not i <= k < j]
+                cand["rest_explained"] = all(_segment_cached(r) is not None for r in rest if r.isascii()) \
+                    and all(r.isascii() for r in rest)
+                cand["partial"] = bool(rest)
+            else:
+                cand["rest_explained"], cand["partial"] = True, False
             scored = self._score(cand, words, abused, hyphens, private, suffix, labels, reg_index, notes)
             if scored is None:
                 continue
@@ -969,26 +1044,16 @@ class Detector:
                     if step not in steps:
                         steps.append(step)
         joined_raw = display.replace("-", "").replace(".", "")
+        if joined_raw == asset.label.replace("-", "").replace(".", ""):
+            # the brand as the asset writes it (office365): its own digits are no disguise
+            steps = [st for st in steps if st.startswith(("punycode", "invisible"))]
         cross = kind != "hack" and j - i > 1
         return {
             "kind": kind, "asset": ai, "term": term, "sim": sim, "term_kind": term_kind,
             "in_reg": in_reg, "in_sub": in_sub, "display": display, "steps": steps,
             "plain": joined_raw == asset.label.replace("-", "") and not steps,
-            "cross": cross, "residue": residue, "tokens": (i, j),
+            "cross": cross, "residue": residue, "tokens": (i, j), "last_label": lab_idx[-1],
         }
-
-    def _context_words(self, raw_tokens: List[str], folded: List[str]) -> List[str]:
-        words = []
-        for raw, sk in zip(raw_tokens, folded):
-            for cand in {raw, sk}:
-                if cand in CREDENTIAL_WORDS:
-                    words.append(cand)
-                    break
-            else:
-                seg = _segment(raw, FILLER_WORDS) if raw.isascii() else None
-                if seg and len(seg) > 1:
-                    words += [w for w in seg if w in CREDENTIAL_WORDS]
-        return words
 
     def _score(self, cand, words, abused, hyphens, private, suffix, labels, reg_index, notes) -> Optional[dict]:
         asset = self._assets[cand["asset"]]
@@ -1034,15 +1099,12 @@ class Detector:
             explained = []
             ok = True
             for r in rest:
-                seg = _segment(r, FILLER_WORDS)
+                seg = _segment_cached(r)
                 if seg is None:
                     ok = False
                 else:
                     explained += seg
             cand_words += [w for w in explained if w in CREDENTIAL_WORDS]
-            supported = bool(words) or abused
-            if not ok and not supported:
-                return None
             base = 35
             what = f"label {span_text} contains `{asset.skeleton}`"
             if disguised:
@@ -1050,15 +1112,28 @@ class Detector:
             if ok and explained:
                 what += " with " + " + ".join(f"`{w}`" for w in explained)
         score = base
-        if cand["in_sub"]:
+        in_sub = cand["in_sub"]
+        # a full host name imitated inside the subdomain (paypal.com.evil.top)
+        after = cand["last_label"] + 1
+        imitation = in_sub and after < reg_index and labels[after] in _HOST_IMITATION_LABELS
+        # weak evidence needs supporting context (general guards, see docs/detection.md)
+        if kind == "contains":
+            if not (ok or cand_words) or (in_sub and not (cand_words or imitation)):
+                return None
+        elif in_sub and not disguised and evidence in ("skeleton", "homograph"):
+            if not (cand_words or imitation or (abused and len(asset.skeleton) >= MIN_NESTED_LEN)):
+                return None
+        elif evidence == "homograph" and not disguised and cand["partial"] and not cand["rest_explained"]:
+            # a listed typo glued to unknown words (ntt-finance, case-battle): needs context
+            if not (cand_words or abused):
+                return None
+        elif in_sub and evidence == "similar":
+            if not (cand_words or imitation):
+                return None
+        if in_sub:
             reasons.append(f"brand placed in the subdomain of `{'.'.join(labels[reg_index:])}`")
             score += 15
-            if evidence in ("skeleton",) and not disguised and len(asset.skeleton) < MIN_NESTED_LEN \
-                    and not (words or abused):
-                return None
-        # a full hostname imitated inside the subdomain (paypal.com.evil.top)
-        if reg_index >= 2 and any(labels[k] in ("com", "net", "org") or len(labels[k]) == 2
-                                  for k in range(1, reg_index)) and cand["in_sub"]:
+        if imitation:
             reasons.append("subdomain imitates a full host name")
             score += 5
         if cand_words:

@@ -358,3 +358,35 @@ def test_parse_accepts_parsed_objects():
 
 def test_watch_list_error_is_value_error():
     assert issubclass(WatchListError, ValueError)
+
+
+# --- guards for weak evidence ----------------------------------------------------------------------
+
+def test_plain_brand_in_someone_elses_subdomain_needs_context():
+    d = Detector({"paypal": [], "mail": []})
+    assert d.match("paypal.example.com") is None  # e.g. an integration host name
+    assert d.match("mail.example.com") is None
+    assert d.match("webmail.example.com") is None  # 'mail' inside a subdomain label
+    m = d.match("paypal.com.example.com")  # a full host name imitated in the subdomain
+    assert m is not None and "imitates a full host name" in m.explanation
+    assert d.match("paypal.account-verify.com").words == ["account", "verify"]
+    assert d.match("paypa1.example.com").asset == "paypal"  # disguised: no context needed
+
+
+def test_listed_typo_glued_to_unknown_words_needs_context():
+    d = Detector({"chase": ["case", "chasse"]})
+    assert d.match("case-battle.com") is None
+    assert d.match("case.com").evidence == "homograph"  # the whole label
+    assert d.match("case-login.com") is not None  # credential word
+    assert d.match("chasse-online.com") is not None  # the rest is a known word
+
+
+def test_asset_digits_are_not_a_disguise():
+    m = Detector({"office365": []}).match("office365-login.net")
+    assert m is not None and "digit" not in m.explanation
+    assert "label `office365` is the brand" in m.explanation
+
+
+def test_domain_hack_reads_labels_with_the_suffix():
+    m = Detector({"paypal": []}).match("payp.al")
+    assert m is not None and m.asset == "paypal" and "payp.al" in m.explanation
