@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from helpers import SHARED_DATA, incidents, integration_context, matched_domains, xsoar_local
+from helpers import SHARED_DATA, incidents, integration_context, matched_domains, read_jsonl, xsoar_local
 from xsoar_local.server import CertStreamServer
 
 WATCH_LIST = {"paypal": ["paypall", "paypai"], "examplebank.com": ["examp1ebank"], "box": ["b0x"]}
@@ -80,3 +80,40 @@ def test_replay_of_real_messages(tmp_path):
                          "--list", str(list_file))
     assert "rundschleifmaschinen" in result.stdout
     assert matched_domains(state) == ["rundschleifmaschinen-service.de", "www.rundschleifmaschinen-service.de"]
+
+
+def test_existing_verdicts_raise_or_suppress_incidents(tmp_path, state):
+    xsoar_local(state, "indicator", "add", "paypa1-login.com", "--type", "Domain", "--score", "3")
+    xsoar_local(state, "indicator", "add", "b0x-login.com", "--type", "Domain", "--score", "1")
+    server = CertStreamServer(stream_file(tmp_path, ["paypa1-login.com", "b0x-login.com", "xn--pypal-4ve.com"]))
+    server.start()
+    try:
+        run_until_closed(state, server)
+    finally:
+        server.stop()
+    by_domain = {incident["CustomFields"]["certstreammatcheddomain"].removeprefix("www."): incident
+                 for incident in incidents(state)}
+    assert set(by_domain) == {"paypa1-login.com", "xn--pypal-4ve.com"}  # the Good one is suppressed
+    malicious = by_domain["paypa1-login.com"]
+    assert malicious["severity"] == 4
+    assert "already scored malicious in XSOAR" in malicious["CustomFields"]["certstreamexplanation"]
+    assert integration_context(state)["status"]["suppressed_by_verdict"] >= 1
+
+
+def test_indicators_and_relationships_reach_the_local_store(tmp_path, state):
+    server = CertStreamServer(stream_file(tmp_path, ["paypa1-login.com"]))
+    server.start()
+    try:
+        run_until_closed(state, server)
+    finally:
+        server.stop()
+    indicators = read_jsonl(state / "indicators.jsonl")
+    certificates = [i for i in indicators if i["type"] == "X509 Certificate"]
+    domains = {i["value"] for i in indicators if i["type"] == "Domain"}
+    assert "paypa1-login.com" in domains
+    assert certificates and {r["entityB"] for r in certificates[0]["relationships"]} >= {"paypa1-login.com"}
+    assert certificates[0]["fields"]["pem"].startswith("-----BEGIN CERTIFICATE-----")  # the full stream's DER
+    similar = [r for i in indicators if i["type"] == "Domain" for r in i["relationships"]]
+    assert {(r["name"], r["entityB"]) for r in similar} == {("similar-to", "paypal.com")}
+    shown = xsoar_local(state, "incidents").stdout
+    assert "paypa1-login.com imitates paypal" in shown and "Certificate valid from" in shown

@@ -11,6 +11,7 @@ from CertStreamDetectorApiModule import *  # noqa: F401
 from CertStreamCertificateApiModule import *  # noqa: F401
 
 import asyncio
+import dataclasses
 import random
 import signal
 import ssl
@@ -51,6 +52,7 @@ class Settings:
     update_interval: float = 30.0  # minutes
     threshold: float = 0.85
     allowlist: list = field(default_factory=list)
+    known_bad_list: str = ""
     incident_type: str = DEFAULT_INCIDENT_TYPE
     dedup_days: float = 7.0
     stall_timeout: float = 120.0
@@ -100,6 +102,7 @@ def parse_settings(params: dict) -> Settings:
                                       "Watch list refresh interval (minutes)"),
         threshold=_number_param(params, "levenshtein_distance_threshold", 0.85, 0, 1, "Similarity threshold"),
         allowlist=parse_allowlist(params.get("allowlist")),
+        known_bad_list=str(params.get("known_bad_list") or "").strip(),
         incident_type=str(params.get("incidentType") or DEFAULT_INCIDENT_TYPE),
         dedup_days=_number_param(params, "dedup_days", 7, 0, 365, "De-duplication window (days)"),
         stall_timeout=_number_param(params, "stall_timeout", 120, 1, 3600, "Stall timeout (seconds)"),
@@ -160,6 +163,77 @@ def load_detector(settings: Settings) -> "Detector":
     """Reads, validates and indexes the watch list once; the index is reused for every message."""
     watch_list = parse_watch_list(read_list_text(settings.list_name))
     return Detector(watch_list, threshold=settings.threshold, allowlist=settings.allowlist)
+
+
+# ---------------------------------------------------------------------------------------------
+# Threat-intel verdicts: what the organisation already knows about a matched name
+# ---------------------------------------------------------------------------------------------
+def parse_known_bad(text: str) -> list:
+    """Known-bad keywords or domains: a JSON array, or one per line / comma separated."""
+    text = (text or "").strip()
+    try:
+        items = json.loads(text) if text.startswith("[") else None
+    except ValueError:
+        items = None
+    if not isinstance(items, list):
+        items = re.split(r"[\n,]+", text)
+    return sorted({str(item).strip().lower().rstrip(".") for item in items if str(item).strip()})
+
+
+class ThreatIntel:
+    """Reviews matches against existing indicators (a Good verdict suppresses, a Bad one makes the
+    match critical) and an optional list of known-bad keywords or domains (raises the severity)."""
+
+    def __init__(self, known_bad: list = (), list_name: str = ""):
+        self.known_bad = list(known_bad)
+        self.list_name = list_name
+
+    def review(self, matches: list) -> list:
+        reviewed = []
+        for match in matches:
+            score = existing_verdict(match.domain.lower().lstrip("*.").rstrip("."), match.registrable)
+            if score != Common.DBotScore.GOOD:
+                reviewed.append(self._raise(match, score))
+        return reviewed
+
+    def _raise(self, match, score):
+        notes, severity = [], match.severity
+        if score == Common.DBotScore.BAD:
+            severity = IncidentSeverity.CRITICAL
+            notes.append("already scored malicious in XSOAR")
+        hit = next((term for term in self.known_bad if term in match.domain.lower()), None)
+        if hit:
+            severity = max(severity, min(IncidentSeverity.CRITICAL, match.severity + 1))
+            notes.append(f"known-bad entry `{hit}` from list '{self.list_name}'")
+        if not notes:
+            return match
+        return dataclasses.replace(match, severity=severity, explanation=f"{match.explanation}; {'; '.join(notes)}")
+
+
+def existing_verdict(*values) -> int | None:
+    """The verdict of existing indicators with one of these values: GOOD when one is good and none
+    bad, else the highest DBot score, None when unknown. The real mock answers {} and real servers
+    may omit keys, so every key is optional."""
+    scores = []
+    for value in {(v or "").lower() for v in values if v}:
+        try:
+            answer = demisto.searchIndicators(value=value, size=5) or {}
+        except Exception as error:  # a lookup failure must not stop the incident
+            demisto.debug(f"CertStream: indicator lookup for {value} failed: {error}")
+            continue
+        for ioc in answer.get("iocs") or []:
+            if isinstance(ioc, dict) and str(ioc.get("value", "")).lower() == value and \
+                    isinstance(ioc.get("score"), int):
+                scores.append(ioc["score"])
+    if Common.DBotScore.GOOD in scores and Common.DBotScore.BAD not in scores:
+        return Common.DBotScore.GOOD
+    return max(scores) if scores else None
+
+
+def load_threat_intel(settings: Settings) -> ThreatIntel:
+    if not settings.known_bad_list:
+        return ThreatIntel()
+    return ThreatIntel(parse_known_bad(read_list_text(settings.known_bad_list)), settings.known_bad_list)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -292,14 +366,16 @@ class DedupCache:
 class CertificateProcessor:
     """Turns frames into pending incidents and indicators; counts everything it sees."""
 
-    def __init__(self, detector, settings: Settings, dedup: DedupCache):
+    def __init__(self, detector, settings: Settings, dedup: DedupCache, intel: ThreatIntel | None = None):
         self.detector = detector
+        self.intel = intel or ThreatIntel()
         self.settings = settings
         self.dedup = dedup
         self.pending_incidents: list = []
         self.pending_indicators: list = []
         self.stats = {"messages": 0, "certificates": 0, "heartbeats": 0, "sans": 0, "sans_rejected": 0, "matches": 0,
-                      "incidents_created": 0, "duplicates_suppressed": 0, "rejected": {}}
+                      "incidents_created": 0, "duplicates_suppressed": 0,
+                      "suppressed_by_verdict": 0, "rejected": {}}
         self._last_reject_log: dict = {}
 
     def process_frame(self, text) -> None:
@@ -328,6 +404,10 @@ class CertificateProcessor:
             self.stats["duplicates_suppressed"] += 1
             return
         self.dedup.remember(matches, now)
+        matches = self.intel.review(matches)
+        if not matches:  # every name already has a Good verdict in XSOAR
+            self.stats["suppressed_by_verdict"] += 1
+            return
         self.pending_incidents.append(build_incident(cert, matches, self.settings.incident_type))
         self.pending_indicators.extend(build_indicators(cert, matches))
 
@@ -457,11 +537,11 @@ async def _watch_connection(connection, clock: dict, stall_timeout: float, stop:
 class StreamingLoop:
     """Owns the connection lifecycle, list refresh, batching and published status."""
 
-    def __init__(self, settings: Settings, detector, context: dict | None = None):
+    def __init__(self, settings: Settings, detector, context: dict | None = None, intel: ThreatIntel | None = None):
         context = context or {}
         self.settings = settings
         self.dedup = DedupCache(settings.dedup_days * 86400, as_dict(context.get("dedup")))
-        self.processor = CertificateProcessor(detector, settings, self.dedup)
+        self.processor = CertificateProcessor(detector, settings, self.dedup, intel)
         self.backoff = Backoff(settings.reconnect_delay, max(settings.reconnect_delay, settings.reconnect_max_delay))
         self.stop = asyncio.Event()
         self.status = {"server": settings.url, "connected_since": None, "reconnects": 0, "last_error": "",
@@ -500,6 +580,7 @@ class StreamingLoop:
         self.list_loaded = time.monotonic()
         try:
             self.processor.detector = load_detector(self.settings)
+            self.processor.intel = load_threat_intel(self.settings)
         except Exception as error:
             self.status["list_error"] = f"watch list '{self.settings.list_name}' rejected, still using the previous one: {error}"
             self.set_health(self.status["list_error"], is_error=True)
@@ -582,7 +663,7 @@ def _install_stop_handlers(loop: asyncio.AbstractEventLoop, stop: asyncio.Event)
 
 def long_running_execution(settings: Settings) -> None:
     detector = load_detector(settings)
-    streaming = StreamingLoop(settings, detector, demisto.getIntegrationContext() or {})
+    streaming = StreamingLoop(settings, detector, demisto.getIntegrationContext() or {}, load_threat_intel(settings))
 
     async def main_loop():
         streaming.stop = asyncio.Event()
@@ -601,7 +682,7 @@ def fetch_incidents(settings: Settings, last_run: dict) -> tuple:
     (next_run, incidents). De-duplication state lives in last-run."""
     detector = load_detector(settings)
     dedup = DedupCache(settings.dedup_days * 86400, as_dict(last_run.get("certstream_dedup")))
-    processor = CertificateProcessor(detector, settings, dedup)
+    processor = CertificateProcessor(detector, settings, dedup, load_threat_intel(settings))
 
     async def read_for_a_while():
         stop = asyncio.Event()
@@ -636,6 +717,7 @@ async def _first_message(settings: Settings) -> None:
 
 def test_module(settings: Settings) -> str:
     detector = load_detector(settings)
+    load_threat_intel(settings)
     try:
         asyncio.run(_first_message(settings))
     except (asyncio.TimeoutError, TimeoutError):

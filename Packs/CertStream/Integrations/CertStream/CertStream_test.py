@@ -236,3 +236,52 @@ def test_get_status_command_reads_published_status():
     result = get_status_command(context)
     assert result.outputs["Messages"] == 10 and result.outputs["IncidentsCreated"] == 2
     assert "not published" in get_status_command({}).readable_output
+
+
+# --- threat-intel verdicts ----------------------------------------------------------------------
+def search_answer(scores):
+    def search(value=None, **_):
+        if value in scores:
+            return {"iocs": [{"value": value, "score": scores[value], "indicator_type": "Domain"}], "total": 1}
+        return {}  # what the real mock answers
+    return search
+
+
+def test_malicious_verdict_makes_the_match_critical_and_says_why(detector, mocker):
+    mocker.patch.object(demisto, "searchIndicators", side_effect=search_answer({"paypa1-login.com": 3}))
+    match = detector.match("paypa1-login.com")
+    reviewed = CertStream.ThreatIntel().review([match])
+    assert reviewed[0].severity == 4 and "already scored malicious in XSOAR" in reviewed[0].explanation
+
+
+def test_good_verdict_suppresses_the_incident_and_is_counted(detector, mocker):
+    mocker.patch.object(demisto, "searchIndicators", side_effect=search_answer({"paypa1-login.com": 1}))
+    create = mocker.patch.object(demisto, "createIncidents")
+    mocker.patch.object(demisto, "createIndicators")
+    processor = CertificateProcessor(detector, make_settings(), DedupCache(86400))
+    message = json.loads(read_messages()[0])
+    message["data"]["leaf_cert"]["all_domains"] = ["paypa1-login.com"]
+    processor.process_frame(json.dumps(message))
+    assert processor.flush() == 0 and not create.called
+    assert processor.stats["suppressed_by_verdict"] == 1
+
+
+def test_unknown_verdict_and_failed_lookup_change_nothing(detector, mocker):
+    mocker.patch.object(demisto, "searchIndicators", side_effect=RuntimeError("server busy"))
+    match = detector.match("paypa1-login.com")
+    assert CertStream.ThreatIntel().review([match]) == [match]
+
+
+def test_known_bad_list_raises_severity(detector, mocker):
+    mocker.patch.object(demisto, "searchIndicators", return_value={})
+    match = detector.match("paypal-login.com.verify-account.top")
+    intel = CertStream.ThreatIntel(CertStream.parse_known_bad('["verify-account", "evil.example"]'), "BadWords")
+    reviewed = intel.review([match])[0]
+    assert reviewed.severity == min(4, match.severity + 1)
+    assert "known-bad entry `verify-account` from list 'BadWords'" in reviewed.explanation
+
+
+def test_parse_known_bad_accepts_lines_and_json():
+    assert CertStream.parse_known_bad("Evil.com.\nphish, \n") == ["evil.com", "phish"]
+    assert CertStream.parse_known_bad('["a", "B"]') == ["a", "b"]
+    assert CertStream.parse_known_bad("") == []
