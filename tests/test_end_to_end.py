@@ -116,4 +116,4 @@ def test_indicators_and_relationships_reach_the_local_store(tmp_path, state):
     similar = [r for i in indicators if i["type"] == "Domain" for r in i["relationships"]]
     assert {(r["name"], r["entityB"]) for r in similar} == {("similar-to", "paypal.com")}
     shown = xsoar_local(state, "incidents").stdout
-    assert "paypa1-login.com imitates paypal" in shown and "Certificate valid from" in shown
+    assert "paypa1-login.com (and www.paypa1-login.com) imitates paypal" in shown and "Certificate issued" in shown

@@ -243,29 +243,47 @@ def _now_iso() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _strength(match) -> tuple:
+    return match.severity, match.score, match.similarity
+
+
+def group_lookalikes(matches: list) -> list:
+    """Matches grouped by (asset, registrable domain), strongest group first; each group is
+    (names shortest first, strongest match): `x.com` and `www.x.com` are one lookalike."""
+    groups: dict = {}
+    for match in matches:
+        groups.setdefault((match.asset, (match.registrable or match.domain).lower()), []).append(match)
+    result = [(sorted((m.domain for m in group), key=lambda name: (len(name), name)), max(group, key=_strength))
+              for group in groups.values()]
+    return sorted(result, key=lambda item: _strength(item[1]), reverse=True)
+
+
+def _names(names: list) -> str:
+    return names[0] + (f" (and {', '.join(names[1:])})" if len(names) > 1 else "")
+
+
 def build_incident(cert: Certificate, matches: list, incident_type: str) -> dict:
     """One incident for one certificate, listing every matching SAN and asset."""
-    best = max(matches, key=lambda m: (m.severity, m.score, m.similarity))
-    others = len(matches) - 1
-    name = f"Lookalike of {best.asset}: {best.domain}" + (f" (+{others} more)" if others else "")
-    occurred = epoch_to_iso(cert.seen) or _now_iso()
+    lookalikes = group_lookalikes(matches)
+    names, best = lookalikes[0]
+    others = len(lookalikes) - 1
     return {
-        "name": name,
+        "name": f"Lookalike of {best.asset}: {names[0]}" + (f" (+{others} more)" if others else ""),
         "type": incident_type,
-        "occurred": occurred,
-        "severity": max(m.severity for m in matches),
-        "details": incident_details(cert, matches),
+        "occurred": epoch_to_iso(cert.seen) or _now_iso(),
+        "severity": best.severity,
+        "details": incident_details(cert, lookalikes),
         "rawJSON": json.dumps(cert.raw),
         "labels": [{"type": "Domain", "value": m.domain} for m in matches],
         "CustomFields": {
-            "certstreammatcheddomain": best.domain,
+            "certstreammatcheddomain": names[0],
             "certstreammatcheddomains": [m.domain for m in matches],
             "certstreamasset": best.asset,
             "certstreammatchedassets": sorted({m.asset for m in matches}),
             "certstreamhomograph": best.term,
             "certstreamsimilarity": round(best.similarity, 4),
             "certstreamscore": best.score,
-            "certstreamexplanation": "\n".join(f"{m.domain}: {m.explanation}" for m in matches),
+            "certstreamexplanation": "\n".join(f"{_names(group)}: {match.explanation}" for group, match in lookalikes),
             "certstreamfingerprint": cert.fingerprint,
             "certstreamserialnumber": cert.serial_number,
             "certstreamissuer": cert.issuer,
@@ -280,14 +298,18 @@ def build_incident(cert: Certificate, matches: list, incident_type: str) -> dict
     }
 
 
-def incident_details(cert: Certificate, matches: list) -> str:
-    lines = [f"{m.domain} imitates {m.asset} ({SEVERITY_NAMES.get(m.severity, m.severity)}, "
-             f"similarity {m.similarity:.2f}): {m.explanation}" for m in matches]
-    issued = f"Certificate valid from {cert.not_before or 'unknown'}"
+def incident_details(cert: Certificate, lookalikes: list) -> str:
+    """A short readable summary: what matched and why, who issued the certificate and when, and
+    which other names it covers."""
+    lines = [f"{_names(names)} imitates {match.asset} ({SEVERITY_NAMES.get(match.severity, match.severity)}, "
+             f"similarity {match.similarity:.2f}): {match.explanation}." for names, match in lookalikes]
+    issued = f"Certificate issued {cert.not_before or 'at an unknown time'}"
     if cert.issuer:
-        issued += f", issued by {cert.issuer}"
+        issued += f" by {cert.issuer}"
+    if cert.not_after:
+        issued += f", valid until {cert.not_after}"
     if cert.source_name:
-        issued += f", logged in {cert.source_name}"
+        issued += f"; seen in {cert.source_name}"
     lines.append(issued + ".")
     shown = ", ".join(cert.sans[:10]) + (f" and {len(cert.sans) - 10} more" if len(cert.sans) > 10 else "")
     lines.append(f"It covers {len(cert.sans)} name(s): {shown}.")

@@ -160,7 +160,7 @@ def test_incident_has_every_custom_field(detector):
     assert fields["certstreamsourcelog"] == "DigiCert Yeti2018 Log"
     assert fields["certstreamsans"] == cert.sans
     assert all(value not in (None, "", []) for value in fields.values()), fields
-    assert "paypa1-secure.com imitates paypal" in incident["details"]
+    assert "paypa1-secure.com (and www.paypa1-secure.com) imitates paypal" in incident["details"]
 
 
 def test_indicators_relate_certificate_to_domains(detector):
@@ -285,3 +285,16 @@ def test_parse_known_bad_accepts_lines_and_json():
     assert CertStream.parse_known_bad("Evil.com.\nphish, \n") == ["evil.com", "phish"]
     assert CertStream.parse_known_bad('["a", "B"]') == ["a", "b"]
     assert CertStream.parse_known_bad("") == []
+
+
+def test_one_incident_lists_every_lookalike_of_a_big_certificate(detector):
+    sans = [f"host{i}.example.org" for i in range(97)] + ["paypa1.com", "www.paypa1.com", "fishpondcabin5.net"]
+    cert = read_certificate(json.dumps({"message_type": "dns_entries", "data": sans}))
+    matches = detector.match_domains(cert.sans)
+    incident = build_incident(cert, matches, "T")
+    fields = incident["CustomFields"]
+    assert sorted(fields["certstreammatcheddomains"]) == ["fishpondcabin5.net", "paypa1.com", "www.paypa1.com"]
+    assert fields["certstreammatchedassets"] == ["fishpondcabins", "paypal"]
+    assert incident["name"].endswith("(+1 more)")
+    assert len(incident["details"].splitlines()) == 4  # two lookalikes, the issuer line, the names line
+    assert "and 90 more" in incident["details"]
