@@ -200,9 +200,11 @@ def default_run(args) -> int:
         for name, pos in (("IDN homographs (study results)", positives), ("IDN scan list, brand known", scan_pos)):
             hit_by, tot_by, misses, _ = evaluate(detector, pos, [])
             hits = sum(hit_by.values())
+            other = sum(1 for _, _, m in misses if m is not None)
             sample = rnd.sample(pos, min(args.baseline_sample, len(pos)))
             base_hits, _, _ = rule_eval(OriginalRule(watch_list, args.threshold, "c"), sample, [])
             table.append((f"recall: {name}", pct(hits, len(pos)), pct(base_hits, len(sample)) + " sample", ">= 95%"))
+            table.append((f"  alerted at all (another listed brand for {other})", pct(hits + other, len(pos)), "", ""))
             show(f"misses, {name}", [f"{d}  ({_decode(d)})  expected {a}; got "
                                      f"{(m.asset + ' / ' + m.evidence) if m else 'nothing'}" for d, a, m in misses],
                  args.show)

@@ -84,8 +84,8 @@ help service services confirm confirmation auth authenticate authentication pass
 unlocked locked recover recovery restore reset billing payment payments invoice invoices refund
 refunds banking bank webscr customer customers client clients alert alerts notice suspended suspend
 limited unusual activity access session token sso mfa otp 2fa claim claims reward rewards bonus gift
-giftcard prize airdrop giveaway promo connect portal member members webmail mailbox office365
-checkout order orders delivery shipping tracking parcel dispute resolution appleid icloud
+giftcard prize airdrop giveaway promo connect portal member members mailbox
+checkout order orders delivery shipping tracking parcel dispute resolution activate activation renew
 """.split())
 
 # Words that may surround a brand in a longer token without being suspicious on their own
@@ -95,7 +95,7 @@ my the a e i go get www web app apps online official site page pages shop store 
 usa uk eu home center centre team inc corp group global world mobile now today pro plus hub me you
 your our new best top on to in of for and co com org live link cloud mail id pay cash card cards
 money fund funds crypto coin coins token tokens nft exchange trade trading market free offer deal
-deals sale sales gifts pass service desk check now fast easy safe user users admin cp panel
+deals sale sales gifts pass service desk check now fast easy safe user users admin cp panel webmail
 """.split()) | CREDENTIAL_WORDS
 
 # TLDs with a record of abuse (Spamhaus / Interisle reports): a small bump, never evidence alone.
@@ -214,6 +214,14 @@ _INVISIBLE_EXTRA = {0x115F, 0x1160, 0x3164, 0xFFA0, 0x2800, 0x180E, 0x034F, 0x17
 _NAME_LETTER_RE = re.compile(
     r"^LATIN (?:SMALL |CAPITAL )?LETTER (?:SMALL CAPITAL |DOTLESS |SCRIPT |CLOSED |OPEN |TURNED )?"
     r"([A-Z])(?: WITH .*)?$")
+# Lowercase letters that read as a Latin letter in common fonts but that the TR39 data maps to
+# another non-ASCII letter (or not at all); the same pairs homograph generators use (dnstwist).
+_EXTRA_LOOKALIKES = {
+    "\u043f": "n", "\u043a": "k", "\u0448": "w", "\u0433": "r", "\u0442": "t", "\u043c": "m",
+    "\u044c": "b", "\u0432": "b", "\u043d": "h", "\u0438": "u", "\u0446": "u", "\u00fe": "p",
+    "\u014b": "n", "\u03b5": "e", "\u025b": "e", "\u03c0": "n", "\u0475": "v", "\u051b": "q",
+    "\u03ba": "k", "\u03bd": "v", "\u03c4": "t", "\u03c9": "w", "\u03b9": "i",
+}
 _DIGIT_FOLD = {"0": "o", "1": "l", "2": "z", "3": "e", "4": "a", "5": "s", "6": "b", "7": "t", "8": "b",
                "9": "g"}
 _DIGIT_TABLE = str.maketrans(_DIGIT_FOLD)
@@ -241,9 +249,17 @@ def _is_invisible(code: int) -> bool:
         0xFE00 <= code <= 0xFE0F or 0xE0100 <= code <= 0xE01EF or 0xE0000 <= code <= 0xE007F
 
 
-def _map_char(code: int) -> Tuple[Optional[str], str]:
+def _map_char(code: int, depth: int = 0) -> Tuple[Optional[str], str]:
     """(replacement, reason) for one non-ASCII character (already lower-cased); replacement '' drops
-    it, None keeps it as it is."""
+    it, None keeps it as it is.
+
+    In order: invisible characters and combining marks are dropped; compatibility decomposition
+    with the marks removed (accents, full-width and mathematical letters); the TR39 confusables
+    data (a target made of ASCII letters/digits); a few lowercase Cyrillic/Greek/Latin letters
+    that look Latin but that TR39 does not map to ASCII (``_EXTRA_LOOKALIKES``); the base letter
+    named by the character's Unicode name (``... LETTER B WITH HOOK`` -> ``b``, Cyrillic
+    ``HA WITH DESCENDER`` -> the Cyrillic ``HA`` -> ``x``).
+    """
     ch = chr(code)
     if _is_invisible(code):
         return "", "invisible"
@@ -252,6 +268,11 @@ def _map_char(code: int) -> Tuple[Optional[str], str]:
     target = _ascii_target(ch)  # accents, full-width and mathematical letters
     if target is not None:
         return target, "accent" if unicodedata.decomposition(ch)[:1] != "<" else "compat"
+    base = _strip_marks(ch).lower()
+    if depth < 2 and len(base) == 1 and base != ch and ord(base) > 127:  # e.g. Cyrillic ie with grave
+        repl, reason = _map_char(ord(base), depth + 1)
+        if repl:
+            return repl, reason
     best = None
     for entry in _CONFUSABLES.get(ch, ()):  # TR39 data: characters that look like this one
         cand = _ascii_target(entry.get("c", ""))
@@ -259,9 +280,21 @@ def _map_char(code: int) -> Tuple[Optional[str], str]:
             best = cand
     if best is not None:
         return best, "confusable"
-    match = _NAME_LETTER_RE.match(unicodedata.name(ch, ""))
+    if ch in _EXTRA_LOOKALIKES:
+        return _EXTRA_LOOKALIKES[ch], "confusable"
+    name = unicodedata.name(ch, "")
+    match = _NAME_LETTER_RE.match(name)
     if match:
         return match.group(1).lower(), "letterform"
+    if depth < 2 and " WITH " in name:
+        try:
+            plain = unicodedata.lookup(name.split(" WITH ")[0])
+        except KeyError:
+            plain = ""
+        if plain and plain != ch:
+            repl, reason = _map_char(ord(plain.lower()), depth + 1)
+            if repl:
+                return repl, reason
     return None, ""
 
 
@@ -1123,8 +1156,9 @@ class Detector:
         elif in_sub and not disguised and evidence in ("skeleton", "homograph"):
             if not (cand_words or imitation or (abused and len(asset.skeleton) >= MIN_NESTED_LEN)):
                 return None
-        elif evidence == "homograph" and not disguised and cand["partial"] and not cand["rest_explained"]:
-            # a listed typo glued to unknown words (ntt-finance, case-battle): needs context
+        elif evidence in ("homograph", "similar") and not disguised and cand["partial"] \
+                and not cand["rest_explained"]:
+            # a typo or listed variant among unknown words (ntt-finance, case-battle): needs context
             if not (cand_words or abused):
                 return None
         elif in_sub and evidence == "similar":
