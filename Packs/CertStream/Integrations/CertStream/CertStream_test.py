@@ -298,3 +298,28 @@ def test_one_incident_lists_every_lookalike_of_a_big_certificate(detector):
     assert incident["name"].endswith("(+1 more)")
     assert len(incident["details"].splitlines()) == 4  # two lookalikes, the issuer line, the names line
     assert "and 90 more" in incident["details"]
+
+
+# --- the loop's list refresh ------------------------------------------------------------------
+@pytest.mark.parametrize("bad_list", ["{oops", '{"paypal.com": "paypal", "x": 5}', "{}", "Item not found (8)"])
+def test_rejected_list_keeps_the_last_good_one_and_says_why(detector, mocker, bad_list):
+    mocker.patch.object(demisto, "setIntegrationContext")
+    health = mocker.patch.object(demisto, "updateModuleHealth")
+    loop = CertStream.StreamingLoop(make_settings(update_interval=1), detector, {})
+    loop.list_loaded -= 61  # the refresh interval has passed
+    mocker.patch.object(demisto, "getList", create=True, return_value=bad_list)
+    loop.refresh_list_if_due()
+    assert loop.processor.detector is detector
+    message = health.call_args[0][0]
+    assert message.startswith("watch list 'WatchList' rejected, still using the previous one:")
+    assert health.call_args[1] == {"is_error": True}
+    assert loop.processor.detector.match("paypa1-login.com")
+
+
+def test_refreshed_list_replaces_the_index(detector, mocker):
+    loop = CertStream.StreamingLoop(make_settings(update_interval=1), detector, {})
+    loop.list_loaded -= 61
+    mocker.patch.object(demisto, "getList", create=True, return_value='{"tesla": []}')
+    loop.refresh_list_if_due()
+    assert loop.processor.detector.match("tes1a-motors.com") and not loop.processor.detector.match("paypa1.com")
+    assert loop.status["list_terms"] == loop.processor.detector.size
