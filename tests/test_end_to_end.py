@@ -117,3 +117,15 @@ def test_indicators_and_relationships_reach_the_local_store(tmp_path, state):
     assert {(r["name"], r["entityB"]) for r in similar} == {("similar-to", "paypal.com")}
     shown = xsoar_local(state, "incidents").stdout
     assert "paypa1-login.com (and www.paypa1-login.com) imitates paypal" in shown and "Certificate issued" in shown
+
+
+def test_fetch_incidents_mode_reads_for_a_bounded_time_and_keeps_dedup_in_last_run(tmp_path, state):
+    with CertStreamServer(stream_file(tmp_path, PLANTED + OWN_OR_INNOCENT)) as server:
+        fetch = ["run", "CertStream", "fetch-incidents", "--param", f"url={server.url('/full-stream')}",
+                 "--param", "list_name=WatchList", "--param", "isFetch=true", "--param", "fetch_duration=3"]
+        xsoar_local(state, *fetch)
+        first = len(incidents(state))
+        xsoar_local(state, *fetch)  # the same certificates again: nothing new
+    assert first == len(PLANTED) == len(incidents(state))
+    last_run = json.loads((state / "last_run" / "CertStream.json").read_text())
+    assert len(last_run["certstream_dedup"]) >= len(PLANTED)
