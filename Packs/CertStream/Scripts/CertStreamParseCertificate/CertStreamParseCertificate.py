@@ -5,12 +5,15 @@ Input: a CertStream certificate_update message (JSON text, e.g. a CertStream inc
 which is read by default), a PEM certificate, base64 DER, or a certificate file from the War Room.
 A bare PEM/DER is wrapped in a minimal certificate_update message built from the DER, so the
 fields come from the same code as the integration's (`certificate_from_message`,
-`certificate_fields` of CertStreamCertificateApiModule).
+`certificate_fields` of CertStreamCertificateApiModule). The registrable domain of each name is the
+detector's (`split_domain` of CertStreamDetectorApiModule), the unit the integration's allowlist
+takes.
 """
 import demistomock as demisto  # noqa: F401
 from CommonServerPython import *  # noqa: F401
 from CommonServerUserPython import *  # noqa: F401
 from CertStreamCertificateApiModule import *  # noqa: F401
+from CertStreamDetectorApiModule import *  # noqa: F401
 
 import base64
 import binascii
@@ -293,10 +296,26 @@ def general_name(name) -> str:
 # ---------------------------------------------------------------------------------------------
 # Describing the certificate
 # ---------------------------------------------------------------------------------------------
+def name_parts(name: str) -> dict:
+    """One certificate name for enrichment and allowlisting: the name as in the certificate, the
+    host name to look up (lower case, without a wildcard), and its registrable domain as the
+    detector splits it, in the same (ASCII / punycode) form as the name."""
+    domain = name.strip().lower().rstrip(".")
+    while domain.startswith("*."):
+        domain = domain[2:]
+    parts = split_domain(domain)
+    registrable = ""
+    if parts:
+        labels, wanted = domain.split("."), parts["registrable"].count(".") + 1
+        registrable = ".".join(labels[-wanted:]) if len(labels) >= wanted else parts["registrable"]
+    return {"name": name, "domain": domain, "registrable": registrable}
+
+
 def describe_certificate(message: dict, input_type: str) -> dict:
     """The X509 Certificate indicator fields of the integration, plus a few conveniences:
     fingerprint (the indicator's value: SHA-256 where known, else SHA-1), subjectdn, issuerdn,
-    sans (the usable domain names), updatetype and inputtype."""
+    sans (the usable domain names), names (each with its host name and registrable domain),
+    updatetype and inputtype."""
     leaf = as_dict(as_dict(message.get("data")).get("leaf_cert"))
     sans, _rejected = clean_sans(leaf.get("all_domains"))
     cert = certificate_from_message(message, sans)
@@ -305,6 +324,7 @@ def describe_certificate(message: dict, input_type: str) -> dict:
         "subjectdn": cert.subject,
         "issuerdn": cert.issuer,
         "sans": cert.sans,
+        "names": [name_parts(name) for name in cert.sans],
         "updatetype": cert.update_type,
         "inputtype": input_type,
     }
@@ -330,6 +350,8 @@ def certificate_markdown(context: dict, notes: list) -> str:
         ("Subject", context.get("subjectdn")),
         ("Issuer", context.get("issuerdn")),
         ("Names", f"{len(names)}: {shown}" if names else ""),
+        ("Registrable domains", ", ".join(dict.fromkeys(
+            part["registrable"] for part in context.get("names") or [] if part["registrable"]))),
         ("Valid from (UTC)", context.get("validitynotbefore")),
         ("Valid until (UTC)", context.get("validitynotafter")),
         ("Serial number", context.get("serialnumber")),

@@ -14,7 +14,7 @@ import demistomock as demisto
 from CommonServerPython import CommandResults
 
 from CertStreamParseCertificate import (InputError, certificate_fields, certificate_from_message, der_message,
-                                        main, parse_certificate)
+                                        main, name_parts, parse_certificate)
 
 TEST_DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "test_data")
 # test_data/paypa1_login.pem: a leaf for paypa1-login.com (RSA 2048) issued by a throwaway EC CA
@@ -89,6 +89,10 @@ def test_message_gives_the_integration_indicator_fields():
     readable = result.readable_output
     assert readable.startswith(f"### CertStream certificate {SHA256}")
     assert "| Names | 2: paypa1-login.com, www.paypa1-login.com |" in readable
+    assert "| Registrable domains | paypa1-login.com |" in readable
+    assert context["names"] == [
+        {"name": "paypa1-login.com", "domain": "paypa1-login.com", "registrable": "paypa1-login.com"},
+        {"name": "www.paypa1-login.com", "domain": "www.paypa1-login.com", "registrable": "paypa1-login.com"}]
     assert "| Log index | 812345678 |" in readable
     assert "| authorityInfoAccess | CA Issuers - URI:http://ca.example.test/e1.der; OCSP - URI:" in readable
 
@@ -305,3 +309,15 @@ def test_input_is_not_changed():
     before = copy.deepcopy(raw)
     parse_certificate({"message": raw})
     assert raw == before
+
+
+@pytest.mark.parametrize("name, domain, registrable", [
+    ("www.paypa1-login.com", "www.paypa1-login.com", "paypa1-login.com"),
+    ("*.paypa1-login.com", "paypa1-login.com", "paypa1-login.com"),
+    ("Login.Examp1e.CO.UK.", "login.examp1e.co.uk", "examp1e.co.uk"),
+    ("paypal-login.github.io", "paypal-login.github.io", "paypal-login.github.io"),  # a private suffix
+    ("secure.xn--pypal-4ve.com", "secure.xn--pypal-4ve.com", "xn--pypal-4ve.com"),  # stays punycode
+    ("co.uk", "co.uk", ""),  # a public suffix has no registrable domain
+])
+def test_name_parts(name, domain, registrable):
+    assert name_parts(name) == {"name": name, "domain": domain, "registrable": registrable}
