@@ -1015,8 +1015,10 @@ class Detector:
             scored = self._score(cand, words, abused, hyphens, private, suffix, labels, reg_index, notes)
             if scored is None:
                 continue
-            if best is None or scored["score"] > best["score"] or \
-                    (scored["score"] == best["score"] and scored["rank"] < best["rank"]):
+            # strongest score; on a tie the more specific (longer) match, then the stronger evidence
+            scored["key"] = (scored["score"], len(cand["display"].replace("-", "").replace(".", "")),
+                             -scored["rank"])
+            if best is None or scored["key"] > best["key"]:
                 best = scored
         if best is None:
             return None

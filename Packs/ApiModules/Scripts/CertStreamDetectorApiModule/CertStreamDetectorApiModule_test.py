@@ -390,3 +390,9 @@ def test_asset_digits_are_not_a_disguise():
 def test_domain_hack_reads_labels_with_the_suffix():
     m = Detector({"paypal": []}).match("payp.al")
     assert m is not None and m.asset == "paypal" and "payp.al" in m.explanation
+
+
+def test_more_specific_asset_wins_a_tie():
+    d = Detector({"alibaba": [], "alibaba-inc": []})
+    assert d.match("xn--libba-inc-z1ad.com").asset == "alibaba-inc"  # álibába-inc
+    assert d.match("xn--libba-wqad.com").asset == "alibaba"
