@@ -869,7 +869,10 @@ class Detector:
             lab = labels[li]
             toks = cache.get(lab)
             if toks is None:
-                toks = tuple(sk for sk in (_skeleton(t) for t in _tokens(lab)) if sk)
+                if lab.isalpha() and lab.isascii():
+                    toks = (_fold_ascii(lab),)
+                else:
+                    toks = tuple([sk for sk in map(_skeleton, _tokens(lab)) if sk])
                 if len(cache) >= LABEL_CACHE_SIZE:
                     cache.clear()
                 cache[lab] = toks
@@ -900,7 +903,7 @@ class Detector:
         for i in range(n):
             span = ""
             for j in range(i, n):
-                span += folded[j]
+                span = folded[j] if j == i else span + folded[j]
                 m = len(span)
                 if m > limit:
                     break
