@@ -21,7 +21,6 @@ look up every run of adjacent tokens in a dict of normalised list terms (exact),
 the assets in a deletion-neighbourhood index (similarity), and the separator-free name in a trie
 regex of asset skeletons (containment). Cost per SAN depends on the SAN, not on the list size.
 """
-from __future__ import annotations
 
 import json
 import math
