@@ -658,6 +658,14 @@ def _trie_regex(words: Iterable[str]):
     return re.compile(body), re.compile("(?=(" + body + "))")
 
 
+def _watches_own_label(asset: str, label: str, terms: Sequence[str]) -> bool:
+    """An asset written without a TLD owns <label>.com only by default: when its own list names
+    the brand label itself, letter for letter, as a lookalike (`{"acme": ["acme"]}`), the user is
+    watching that exact name everywhere, so <label>.com alerts too. An asset written with its TLD
+    always owns it."""
+    return "." not in asset and any(isinstance(t, str) and t.strip().lower() == label for t in terms)
+
+
 class Detector:
     """Matches SANs against a watch list through an index built once.
 
@@ -692,7 +700,7 @@ class Detector:
                 continue
             asset = _Asset(name, label, owned, skel, len(self._assets))
             self._assets.append(asset)
-            if owned:
+            if owned and not _watches_own_label(name, label, terms):
                 self._owned.add(owned)
             prev = self._exact.get(skel)
             if prev is None or prev[2] != 0:

@@ -396,3 +396,13 @@ def test_more_specific_asset_wins_a_tie():
     d = Detector({"alibaba": [], "alibaba-inc": []})
     assert d.match("xn--libba-inc-z1ad.com").asset == "alibaba-inc"  # álibába-inc
     assert d.match("xn--libba-wqad.com").asset == "alibaba"
+
+
+def test_listing_the_brand_label_itself_watches_that_name_everywhere():
+    watching = Detector({"fishpondcabins": ["fishpondcabins"]})
+    assert watching.match("www.fishpondcabins.com").asset == "fishpondcabins"
+    owning = Detector({"fishpondcabins.com": ["fishpondcabins"]})  # written with its TLD: owned
+    assert owning.match("www.fishpondcabins.com") is None
+    assert owning.match("fishpondcabins.de").asset == "fishpondcabins.com"
+    default = Detector({"fishpondcabins": ["fishpondcabin5"]})  # the usual list: <label>.com is owned
+    assert default.match("fishpondcabins.com") is None  # a homograph that merely folds to the label
