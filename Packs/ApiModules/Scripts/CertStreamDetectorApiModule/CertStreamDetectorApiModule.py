@@ -65,7 +65,8 @@ DEFAULT_THRESHOLD = 0.85
 # --- tunables (general, never per string; see docs/detection.md) --------------------------------
 MIN_FUZZY_LEN = 4        # asset skeletons shorter than this only match exactly (box, hp, ups)
 MIN_CONTAINS_LEN = 4     # asset skeletons shorter than this are never searched inside longer tokens
-MIN_NESTED_LEN = 4       # a plain short brand as a subdomain label of someone else's domain needs context
+MIN_NESTED_LEN = 5       # a plain short brand as a subdomain label of someone else's domain needs context
+MIN_DISTINCTIVE_LEN = 7  # brands this long alert inside a registrable label with up to 3 stray characters
 MAX_INDEX_EDITS = 2      # pigeonhole index depth; larger edit budgets compare asset by asset (C distance)
 PROBE_WIDTH = 3          # characters of each pigeonhole piece used as the index key
 MAX_NAME_CHARS = 1024    # longer inputs are not DNS names; ignored
@@ -85,6 +86,8 @@ refunds banking bank webscr customer customers client clients alert alerts notic
 limited unusual activity access session token sso mfa otp 2fa claim claims reward rewards bonus gift
 giftcard prize airdrop giveaway promo connect portal member members mailbox
 checkout order orders delivery shipping tracking parcel dispute resolution activate activation renew
+cuenta conta konto compte verificar verifica verifizieren seguridad seguranca sicherheit anmelden
+connexion identifiant acceso acesso pagamento pago rechnung factura fattura suporte soporte
 """.split())
 
 # Words that may surround a brand in a longer token without being suspicious on their own
@@ -224,6 +227,7 @@ _EXTRA_LOOKALIKES = {
 _DIGIT_FOLD = {"0": "o", "1": "l", "2": "z", "3": "e", "4": "a", "5": "s", "6": "b", "7": "t", "8": "b",
                "9": "g"}
 _DIGIT_TABLE = str.maketrans(_DIGIT_FOLD)
+_LONG_DIGITS_RE = re.compile(r"[0-9]{3}")
 _DIGRAPHS = (("rn", "m"), ("vv", "w"), ("cl", "d"))
 _SEPARATORS_RE = re.compile(r"[-._\s]+")
 _ASCII_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
@@ -315,10 +319,23 @@ class _CharTable(dict):
 _CHAR_TABLE = _CharTable()
 
 
+_LETTER_DIGITS_RE = re.compile(r"(?<![0-9])[0-9]{1,2}(?![0-9])")
+
+
+def _fold_digits(tok: str) -> str:
+    """Digits read as letters, in tokens that hold a letter, and only in runs of one or two
+    digits (``we11point``, ``g00gle``); longer runs are numbers (``instagram5807``, ``office365``)."""
+    if tok.isalpha() or tok.isdigit():
+        return tok
+    if not _LONG_DIGITS_RE.search(tok):
+        return tok.translate(_DIGIT_TABLE)
+    return _LETTER_DIGITS_RE.sub(lambda m: m.group(0).translate(_DIGIT_TABLE), tok)
+
+
 def _fold_ascii(tok: str) -> str:
     """Digit and digraph folds on an ASCII-ish token (letters/digits)."""
     if not tok.isalpha() and not tok.isdigit():
-        tok = tok.translate(_DIGIT_TABLE)
+        tok = _fold_digits(tok)
     if "rn" in tok:
         tok = tok.replace("rn", "m")
     if "vv" in tok:
@@ -355,10 +372,11 @@ def _fold_steps(raw: str) -> List[str]:
         else:
             out.append(ch)
     text = "".join(out).lower()
-    if any(c.isdigit() for c in text) and not text.isdigit():
-        digits = sorted({c for c in text if c.isdigit()})
+    folded = _fold_digits(text)
+    if folded != text:
+        digits = sorted({c for c, f in zip(text, folded) if c != f})
         notes += [f"digit {d} read as {_DIGIT_FOLD[d]}" for d in digits]
-        text = text.translate(_DIGIT_TABLE)
+        text = folded
     for src, dst in _DIGRAPHS:
         if src in text:
             notes.append(f"{src} read as {dst}")
@@ -1013,6 +1031,8 @@ class Detector:
         for cand in candidates:
             i, j = cand["tokens"]
             words = [w for k, tw in enumerate(token_words) if not i <= k < j for w in tw]
+            cand["next_token"] = raw_tokens[j] if 0 <= i and j < len(raw_tokens) and \
+                tok_label[j] == tok_label[j - 1] else None
             if i >= 0:
                 span_labels = set(tok_label[i:j])
                 rest = [raw_tokens[k] for k in range(len(raw_tokens))
@@ -1161,12 +1181,21 @@ class Detector:
         # a full host name imitated inside the subdomain (paypal.com.evil.top)
         after = cand["last_label"] + 1
         imitation = in_sub and after < reg_index and labels[after] in _HOST_IMITATION_LABELS
+        if in_sub and not imitation and cand.get("next_token") in _HOST_IMITATION_LABELS:
+            imitation = True  # paypal-com.evil.top, facebookcom-2897.evil.as
+        if in_sub and not imitation and kind == "contains" and cand["residue"][1][:3] in ("com", "net", "org"):
+            imitation = True
         # weak evidence needs supporting context (general guards, see docs/detection.md)
         if kind == "contains":
-            if not (ok or cand_words) or (in_sub and not (cand_words or imitation)):
+            # a long brand with a few stray characters around it (facebookcu, binancezh)
+            distinctive = len(asset.skeleton) >= MIN_DISTINCTIVE_LEN and sum(map(len, rest)) <= 3
+            if in_sub:
+                if not (cand_words or imitation or (distinctive and ok)):
+                    return None
+            elif not (ok or cand_words or abused or private or distinctive):
                 return None
         elif in_sub and not disguised and evidence in ("skeleton", "homograph"):
-            if not (cand_words or imitation or (abused and len(asset.skeleton) >= MIN_NESTED_LEN)):
+            if len(asset.skeleton) < MIN_NESTED_LEN and not (cand_words or imitation or abused):
                 return None
         elif evidence in ("homograph", "similar") and not disguised and cand["partial"] \
                 and not cand["rest_explained"]:
@@ -1178,10 +1207,10 @@ class Detector:
                 return None
         if in_sub:
             reasons.append(f"brand placed in the subdomain of `{'.'.join(labels[reg_index:])}`")
-            score += 15
+            score += 5
         if imitation:
             reasons.append("subdomain imitates a full host name")
-            score += 5
+            score += 10
         if cand_words:
             score += min(30, 10 * len(set(cand_words)))
         if hyphens >= 2:

@@ -362,10 +362,12 @@ def test_watch_list_error_is_value_error():
 
 # --- guards for weak evidence ----------------------------------------------------------------------
 
-def test_plain_brand_in_someone_elses_subdomain_needs_context():
+def test_brand_in_someone_elses_subdomain():
     d = Detector({"paypal": [], "mail": []})
-    assert d.match("paypal.example.com") is None  # e.g. an integration host name
-    assert d.match("mail.example.com") is None
+    m = d.match("paypal.example.com")  # the brand as a subdomain of another domain: alerts, lower
+    assert m is not None and m.severity == 2 and "subdomain of `example.com`" in m.explanation
+    assert d.match("mail.example.com") is None  # a short brand there needs context
+    assert d.match("mail.login-example.com") is not None
     assert d.match("webmail.example.com") is None  # 'mail' inside a subdomain label
     m = d.match("paypal.com.example.com")  # a full host name imitated in the subdomain
     assert m is not None and "imitates a full host name" in m.explanation
@@ -406,3 +408,18 @@ def test_listing_the_brand_label_itself_watches_that_name_everywhere():
     assert owning.match("fishpondcabins.de").asset == "fishpondcabins.com"
     default = Detector({"fishpondcabins": ["fishpondcabin5"]})  # the usual list: <label>.com is owned
     assert default.match("fishpondcabins.com") is None  # a homograph that merely folds to the label
+
+
+def test_long_digit_runs_are_numbers_not_letters():
+    d = Detector({"instagram": [], "office365": []})
+    m = d.match("instagram5807.blogspot.com")
+    assert m is not None and m.evidence == "contains" and "digit" not in m.explanation
+    assert normalize_term("g00gle") == "google" and normalize_term("inst4gram2024") == "instagram2024"
+    assert d.match("office365.evil.top").asset == "office365"
+
+
+def test_distinctive_brand_with_stray_characters():
+    d = Detector({"facebook": [], "outlook": []})
+    assert d.match("facebookcu.com").asset == "facebook"
+    assert d.match("theweatheroutlook.com") is None
+    assert d.match("facebookcom-28974306.drwax.as").asset == "facebook"  # facebook.com imitated
