@@ -26,6 +26,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python scripts/benchmark.py $(ARGS)
+	$(BIN)/python scripts/benchmark_replay.py
 
 evaluate: $(STAMP)
 	$(BIN)/python scripts/evaluate.py $(ARGS)
