@@ -244,6 +244,22 @@ def default_run(args) -> int:
         show("original rule false alerts (sample, after allowlist)",
              [f"{d}  [{r['asset']} ~ {r['homograph']} {r['similarity']:.2f}]" for d, r in fas_allowed], args.show)
 
+    # (d) the phishing set: unlabelled, so what is flagged and why, not a recall figure
+    phishing = bl.read_lines(bl.data_path("phishing", "phishing_domains_dev_20k.txt"))
+    if phishing and sites:
+        detector = Detector(bl.expand_brands(bl.POPULAR_BRANDS), threshold=args.threshold,
+                            allowlist=auto + curated)
+        flagged = [m for m in map(detector.match, phishing) if m is not None]
+        literal = [p for p in phishing if any(b in p.lower() for b in bl.POPULAR_BRANDS)]
+        quiet = [p for p in literal if detector.match(p) is None]
+        print(f"\n(d) phishing set: {len(phishing):,} names, {len(flagged):,} flagged "
+              f"({', '.join(f'{k} {v}' for k, v in collections.Counter(m.evidence for m in flagged).most_common())}); "
+              f"{len(literal):,} contain a watched brand label literally, {len(quiet):,} of them not flagged")
+        show("phishing names flagged (sample)", [f"{m.domain}  [sev {m.severity}]  {m.explanation}"
+                                                 for m in rnd.sample(flagged, min(len(flagged), args.show))], args.show)
+        show("phishing names with a brand label, not flagged", quiet, args.show)
+        table.append(("phishing set: flagged (unlabelled)", pct(len(flagged), len(phishing)), "", ""))
+
     print_table(table, args.threshold)
     return 0
 
@@ -299,6 +315,50 @@ def custom_run(args) -> int:
     return 0
 
 
+def ablate_folds(args) -> int:
+    """IDN recall and top-sites false alerts with the ASCII folds switched off one kind at a time."""
+    import CertStreamDetectorApiModule as M
+    study_path, sites = bl.data_path(*IDN_RESULT), bl.read_lines(bl.data_path(*TOP_SITES))
+    if not study_path or not sites:
+        print(f"evaluation data not found at {bl.DATA}: skipped")
+        return 0
+    with open(study_path, encoding="utf-8") as handle:
+        study = json.load(handle)
+    idn_list = bl.expand_brands(list(study), per_brand=args.per_brand)
+    positives = [(to_punycode_domain(h), b) for b, hs in study.items() for h in hs]
+    top_list = bl.expand_brands(bl.POPULAR_BRANDS)
+    auto, curated = own_domains_in(sites, bl.POPULAR_BRANDS)
+    shipped = M._fold_ascii
+
+    def folder(digits=True, pairs=M._DIGRAPHS):
+        def fold(tok):
+            if digits and not tok.isalpha() and not tok.isdigit():
+                tok = M._fold_digits(tok)
+            for src, dst in pairs:
+                if src in tok:
+                    tok = tok.replace(src, dst)
+            return tok
+        return fold
+
+    variants = [("all (as shipped)", shipped), ("without cl->d", folder(pairs=M._DIGRAPHS[:2])),
+                ("without the letter pairs", folder(pairs=())), ("without digit folds", folder(digits=False)),
+                ("with nn->m added", folder(pairs=M._DIGRAPHS + (("nn", "m"),)))]
+    print(f"{'folds':<26} {'IDN recall':>16} {'false alerts full / brand-label allowlist':>44}")
+    try:
+        for name, fold in variants:
+            M._fold_ascii = fold
+            d_idn = M.Detector(idn_list, threshold=args.threshold)
+            recall = sum(1 for dom, b in positives if (m := d_idn.match(dom)) is not None and m.asset == b)
+            d_full = M.Detector(top_list, threshold=args.threshold, allowlist=auto + curated)
+            full = sum(1 for s in sites if d_full.match(s))
+            d_auto = M.Detector(top_list, threshold=args.threshold, allowlist=auto)
+            brand_only = sum(1 for s in sites if d_auto.match(s))
+            print(f"{name:<26} {recall:>8,}/{len(positives):,} {full:>30} / {brand_only}")
+    finally:
+        M._fold_ascii = shipped
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description="CertStream detector evaluation")
     parser.add_argument("--list", help="watch-list JSON file (custom run)")
@@ -311,7 +371,10 @@ def main() -> int:
     parser.add_argument("--baseline-top-sample", type=int, default=2000, help="(c) top sites for the original rule")
     parser.add_argument("--baseline", action="store_true", help="custom run: also run the original rule")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--ablate-folds", action="store_true", help="measure with each ASCII fold switched off")
     args = parser.parse_args()
+    if args.ablate_folds:
+        return ablate_folds(args)
     if args.list or args.domains:
         if not (args.list and args.domains):
             parser.error("--list and --domains go together")

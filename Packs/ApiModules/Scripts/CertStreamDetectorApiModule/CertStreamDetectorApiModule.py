@@ -18,8 +18,10 @@ Suffix List (ICANN and private sections: under a hosting suffix such as ``github
 is the registrable label); cut labels into hyphen tokens; fold every token to a skeleton (Unicode
 TR39 confusables, accents dropped, digits read as letters, ``rn``/``vv``/``cl`` read as ``m``/``w``/``d``);
 look up every run of adjacent tokens in a dict of normalised list terms (exact), the skeletons of
-the assets in a deletion-neighbourhood index (similarity), and the separator-free name in a trie
-regex of asset skeletons (containment). Cost per SAN depends on the SAN, not on the list size.
+the assets through a pigeonhole index bounded by the threshold (similarity), and the separator-free
+name in a trie regex of asset skeletons (containment). Cost per SAN depends on the SAN and the
+threshold, not on the list size. This module must not use ``from __future__`` imports:
+``demisto-sdk unify`` inlines it in the middle of the integration.
 """
 
 import json
