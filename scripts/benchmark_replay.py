@@ -6,6 +6,9 @@ loop's messages/s (the server runs in its own process; the figure is the integra
 streaming time). Repeats and prints each run and the best.
 
     .venv/bin/python scripts/benchmark_replay.py [--names 50000] [--runs 3] [--list FILE] [--endpoint /full-stream]
+
+Without --list the watch list is 20 popular brands expanded by dnstwist to about 30,000 terms (the
+matcher benchmark's list, scripts/benchmark_lists.py).
 """
 import argparse
 import json
@@ -21,7 +24,6 @@ sys.path.insert(0, str(REPO))
 
 from xsoar_local import messages  # noqa: E402
 
-DEFAULT_LIST = REPO / "xsoar_local" / "samples" / "demo_watchlist.json"
 WORDS = ["garden", "river", "stone", "maple", "harbor", "cloud", "pixel", "north", "amber", "cedar",
          "lumen", "orbit", "quartz", "meadow", "falcon", "copper", "willow", "summit", "coral", "ember"]
 TLDS = ["com", "net", "org", "de", "co.uk", "io", "fr", "nl", "com.au", "shop"]
@@ -44,11 +46,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--names", type=int, default=50_000, help="domain names (2 messages each)")
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--list", type=Path, default=DEFAULT_LIST, help="watch-list JSON file")
+    parser.add_argument("--list", type=Path, help="watch-list JSON file (default: 20 brands, ~30,000 terms)")
     parser.add_argument("--endpoint", default="/full-stream", choices=["/full-stream", "/", "/domains-only"])
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="certstream-bench-"))
+    if args.list is None:
+        sys.path.insert(0, str(REPO / "scripts"))
+        from benchmark_lists import watch_list_for
+        args.list = work / "watchlist-20-brands.json"
+        args.list.write_text(json.dumps(watch_list_for(20, 30_000)))
     stream = work / "stream.jsonl"
     started = time.monotonic()
     count = render_stream(stream, args.names, args.endpoint)
