@@ -39,3 +39,12 @@ def matched_domains(state: Path) -> list:
 def integration_context(state: Path, instance: str = "CertStream") -> dict:
     path = state / "context" / f"{instance}.json"
     return json.loads(path.read_text()) if path.exists() else {}
+
+
+def state_with_list(tmp_path: Path, watch_list: dict, name: str = "WatchList") -> Path:
+    """A fresh state folder whose list store holds `watch_list` under `name`."""
+    list_file = tmp_path / "list.json"
+    list_file.write_text(json.dumps(watch_list))
+    state = tmp_path / "state"
+    xsoar_local(state, "list", "set", name, str(list_file))
+    return state

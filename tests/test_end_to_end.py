@@ -3,7 +3,8 @@ import json
 
 import pytest
 
-from helpers import SHARED_DATA, incidents, integration_context, matched_domains, read_jsonl, xsoar_local
+from helpers import (SHARED_DATA, incidents, integration_context, matched_domains, read_jsonl, state_with_list,
+                     xsoar_local)
 from xsoar_local.server import CertStreamServer
 
 WATCH_LIST = {"paypal": ["paypall", "paypai"], "examplebank.com": ["examp1ebank"], "box": ["b0x"]}
@@ -14,11 +15,7 @@ OWN_OR_INNOCENT = ["www.paypal.com", "paypal.com", "login.examplebank.com", "xbo
 
 @pytest.fixture
 def state(tmp_path):
-    list_file = tmp_path / "list.json"
-    list_file.write_text(json.dumps(WATCH_LIST))
-    state = tmp_path / "state"
-    xsoar_local(state, "list", "set", "WatchList", str(list_file))
-    return state
+    return state_with_list(tmp_path, WATCH_LIST)
 
 
 def stream_file(tmp_path, names):
@@ -35,12 +32,8 @@ def run_until_closed(state, server, endpoint="/full-stream", timeout=60):
 
 @pytest.mark.parametrize("endpoint", ["/full-stream", "/", "/domains-only"])
 def test_planted_lookalikes_create_exactly_their_incidents(tmp_path, state, endpoint):
-    server = CertStreamServer(stream_file(tmp_path, OWN_OR_INNOCENT[:4] + PLANTED + OWN_OR_INNOCENT[4:]))
-    server.start()
-    try:
+    with CertStreamServer(stream_file(tmp_path, OWN_OR_INNOCENT[:4] + PLANTED + OWN_OR_INNOCENT[4:])) as server:
         run_until_closed(state, server, endpoint)
-    finally:
-        server.stop()
     expected = set(PLANTED)
     found = {domain.lstrip("*.").removeprefix("www.") for domain in matched_domains(state)}
     assert found == expected
@@ -52,12 +45,8 @@ def test_planted_lookalikes_create_exactly_their_incidents(tmp_path, state, endp
 
 
 def test_incident_content_is_complete(tmp_path, state):
-    server = CertStreamServer(stream_file(tmp_path, ["paypa1-login.com"]))
-    server.start()
-    try:
+    with CertStreamServer(stream_file(tmp_path, ["paypa1-login.com"])) as server:
         run_until_closed(state, server)
-    finally:
-        server.stop()
     incident = incidents(state)[0]
     assert incident["type"] == "CertStream Suspicious Certificate"
     assert incident["occurred"].endswith("Z")
@@ -85,12 +74,8 @@ def test_replay_of_real_messages(tmp_path):
 def test_existing_verdicts_raise_or_suppress_incidents(tmp_path, state):
     xsoar_local(state, "indicator", "add", "paypa1-login.com", "--type", "Domain", "--score", "3")
     xsoar_local(state, "indicator", "add", "b0x-login.com", "--type", "Domain", "--score", "1")
-    server = CertStreamServer(stream_file(tmp_path, ["paypa1-login.com", "b0x-login.com", "xn--pypal-4ve.com"]))
-    server.start()
-    try:
+    with CertStreamServer(stream_file(tmp_path, ["paypa1-login.com", "b0x-login.com", "xn--pypal-4ve.com"])) as server:
         run_until_closed(state, server)
-    finally:
-        server.stop()
     by_domain = {incident["CustomFields"]["certstreammatcheddomain"].removeprefix("www."): incident
                  for incident in incidents(state)}
     assert set(by_domain) == {"paypa1-login.com", "xn--pypal-4ve.com"}  # the Good one is suppressed
@@ -101,12 +86,8 @@ def test_existing_verdicts_raise_or_suppress_incidents(tmp_path, state):
 
 
 def test_indicators_and_relationships_reach_the_local_store(tmp_path, state):
-    server = CertStreamServer(stream_file(tmp_path, ["paypa1-login.com"]))
-    server.start()
-    try:
+    with CertStreamServer(stream_file(tmp_path, ["paypa1-login.com"])) as server:
         run_until_closed(state, server)
-    finally:
-        server.stop()
     indicators = read_jsonl(state / "indicators.jsonl")
     certificates = [i for i in indicators if i["type"] == "X509 Certificate"]
     domains = {i["value"] for i in indicators if i["type"] == "Domain"}

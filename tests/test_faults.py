@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from helpers import incidents, integration_context, xsoar_local
+from helpers import incidents, integration_context, state_with_list, xsoar_local
 from xsoar_local.server import CertStreamServer
 
 WATCH_LIST = {"paypal": ["paypall"], "examplebank.com": ["examp1ebank"]}
@@ -20,11 +20,7 @@ FAST_RECONNECT = ["--param", "reconnect_delay=0.2", "--param", "reconnect_max_de
 
 @pytest.fixture
 def state(tmp_path):
-    list_file = tmp_path / "list.json"
-    list_file.write_text(json.dumps(WATCH_LIST))
-    state = tmp_path / "state"
-    xsoar_local(state, "list", "set", "WatchList", str(list_file))
-    return state
+    return state_with_list(tmp_path, WATCH_LIST)
 
 
 @pytest.fixture
