@@ -99,7 +99,7 @@ my the a e i go get www web app apps online official site page pages shop store 
 usa uk eu home center centre team inc corp group global world mobile now today pro plus hub me you
 your our new best top on to in of for and co com org live link cloud mail id pay cash card cards
 money fund funds crypto coin coins token tokens nft exchange trade trading market free offer deal
-deals sale sales gifts pass service desk check now fast easy safe user users admin cp panel webmail
+deals sale sales gifts pass service desk check now fast easy safe user users admin cp panel webmail shopping
 """.split()) | CREDENTIAL_WORDS
 
 # TLDs with a record of abuse (Spamhaus / Interisle reports): a small bump, never evidence alone.
@@ -574,7 +574,7 @@ def _asset_parts(asset: str) -> Tuple[str, Optional[str], str]:
 
 # --- word segmentation for context ------------------------------------------------------------------
 
-def _segment(text: str, vocabulary: frozenset) -> Optional[List[str]]:
+def _segment(text: str, vocabulary) -> Optional[List[str]]:
     """Split ``text`` entirely into vocabulary words or digit runs (fewest pieces), or None."""
     n = len(text)
     if n == 0:
@@ -596,10 +596,24 @@ def _segment(text: str, vocabulary: frozenset) -> Optional[List[str]]:
     return best[n]
 
 
+_VOCABULARY: Dict[str, str] = {}
+
+
+def _vocabulary() -> Dict[str, str]:
+    """Known words, also in their folded spelling (``cloud`` reads ``doud`` after the ``cl`` fold,
+    and residues around a brand are folded): spelling -> word."""
+    if not _VOCABULARY:
+        for word in FILLER_WORDS:
+            _VOCABULARY.setdefault(word, word)
+            _VOCABULARY.setdefault(_fold_ascii(word), word)
+    return _VOCABULARY
+
+
 @lru_cache(maxsize=65536)
 def _segment_cached(text: str) -> Optional[Tuple[str, ...]]:
-    seg = _segment(text, FILLER_WORDS)
-    return None if seg is None else tuple(seg)
+    vocabulary = _vocabulary()
+    seg = _segment(text, vocabulary)
+    return None if seg is None else tuple(vocabulary.get(piece, piece) for piece in seg)
 
 
 def _token_words(raw: str, folded: str) -> List[str]:

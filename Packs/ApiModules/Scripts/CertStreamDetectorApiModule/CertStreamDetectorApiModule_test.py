@@ -423,3 +423,9 @@ def test_distinctive_brand_with_stray_characters():
     assert d.match("facebookcu.com").asset == "facebook"
     assert d.match("theweatheroutlook.com") is None
     assert d.match("facebookcom-28974306.drwax.as").asset == "facebook"  # facebook.com imitated
+
+
+def test_words_around_a_brand_are_read_before_and_after_folding():
+    m = Detector({"apple": []}).match("applecloudsupport.com")  # 'cloud' folds to 'doud'
+    assert m is not None and m.evidence == "contains" and "`cloud`" in m.explanation
+    assert m.words == ["support"]
