@@ -773,15 +773,20 @@ class Detector:
         """Candidate generation for similarity, bounded by the threshold (pigeonhole on pieces).
 
         An asset skeleton of length n can reach the threshold with at most d = floor((1-t) n / t)
-        edits (against a token of length up to n + d). Cut it into d + 1 pieces; a token within d
-        edits contains at least one piece unchanged: the first piece as its prefix, the last as its
-        suffix, a middle piece shifted by at most d. For each token length m the probes (slices of
-        the token; PROBE_WIDTH characters of each piece) are precomputed; each probe is one dict lookup, so the cost per token depends
-        on the threshold and the lengths, not on the number of assets or terms. Assets whose edit
-        budget exceeds MAX_INDEX_EDITS (very low thresholds) are compared one by one (C distance).
+        edits (against a token of length up to n + d). Cut it into d + 1 pieces. Each edit spoils at
+        most one piece (an edit inside it; for the first piece also an insertion before it, for the
+        last one an insertion after it), so a token within d edits keeps one piece usable: the first
+        as its prefix, the last as its suffix, or a middle one shifted by at most d. For each token
+        length m the probes (slices of the token; PROBE_WIDTH characters of each piece) are
+        precomputed; each probe is one dict lookup, so the cost per token depends on the threshold
+        and the lengths, not on the number of assets or terms. Candidates are verified with the C
+        edit distance. Assets whose edit budget exceeds MAX_INDEX_EDITS (very low thresholds) are
+        compared one by one.
         """
         max_len = 64
         self._fuzzy_max = max_len
+        # the longest span worth building: the longest exact key, or an asset plus its edit budget
+        self._span_limit = self._max_key_len
         tables: Dict[Tuple[int, int, int], Dict[str, Tuple[int, ...]]] = {}
         probes: List[set] = [set() for _ in range(max_len + 1)]
         self._scan_lists: List[List[int]] = [[] for _ in range(max_len + 1)]
@@ -793,6 +798,7 @@ class Detector:
             d = min(self._max_edits(n), n)
             if d <= 0:
                 continue
+            self._span_limit = max(self._span_limit, min(max_len, n + d))
             if d > MAX_INDEX_EDITS or n // (d + 1) < 2:
                 for m in range(max(1, n - d), min(max_len, n + d) + 1):
                     self._scan_lists[m].append(a.index)
@@ -937,7 +943,7 @@ class Detector:
         exact_get = self._exact.get
         hits: list = []
         n = len(folded)
-        limit = self._max_key_len + 3
+        limit = self._span_limit
         fuzzy_max = self._fuzzy_max if self._fuzzy_any else -1
         probes_by_len = self._probes
         scan_lists = self._scan_lists

@@ -429,3 +429,31 @@ def test_words_around_a_brand_are_read_before_and_after_folding():
     m = Detector({"apple": []}).match("applecloudsupport.com")  # 'cloud' folds to 'doud'
     assert m is not None and m.evidence == "contains" and "`cloud`" in m.explanation
     assert m.words == ["support"]
+
+
+@pytest.mark.parametrize("threshold", [0.7, 0.8, 0.85, 0.9])
+def test_similarity_index_finds_what_a_full_scan_finds(threshold):
+    # the pigeonhole index must be complete: compare with a brute-force scan on random edits
+    import random
+    from Levenshtein import distance
+
+    rnd = random.Random(threshold)
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    brands = ["".join(rnd.choice("bdfghjkmpstvwxyz") for _ in range(rnd.randint(4, 16))) for _ in range(40)]
+    d = Detector({b: [] for b in brands}, threshold=threshold)
+    for _ in range(3000):
+        tok = list(rnd.choice(brands))
+        for _ in range(rnd.randint(1, 4)):
+            pos = rnd.randint(0, len(tok))
+            op = rnd.random()
+            if op < 0.33 and pos < len(tok):
+                tok[pos] = rnd.choice(letters)
+            elif op < 0.66:
+                tok.insert(pos, rnd.choice(letters))
+            elif pos < len(tok) and len(tok) > 1:
+                del tok[pos]
+        tok = normalize_term("".join(tok))  # compare skeletons, as the detector does
+        expected = {b for b in brands if len(normalize_term(b)) >= 4 and normalize_term(b) != tok and
+                    1 - distance(tok, normalize_term(b)) / max(len(tok), len(normalize_term(b))) >= threshold - 1e-9}
+        found = {d._assets[h[3]].name for h in d._find_hits([tok], [tok, "com"], 0, 1) if h[0] == "similar"}
+        assert expected <= found, (tok, expected - found)
