@@ -46,6 +46,8 @@ def _read_text(path):
             return handle.read()
     except OSError as error:
         raise CliError("cannot read {}: {}".format(path, error.strerror or error))
+    except UnicodeDecodeError as error:
+        raise CliError("cannot read {}: not UTF-8 text ({})".format(path, error.reason))
 
 
 def _print_json(value):
@@ -156,6 +158,17 @@ def _run_stream(ns, store, url, list_name, until_closed):
     return 1 if result.failed else 0
 
 
+ENDPOINTS = ("/", "/full-stream", "/domains-only")
+
+
+def endpoint_path(value):
+    """argparse type: one of the server's endpoints, with or without the leading slash."""
+    path = "/" + value.strip().lstrip("/")
+    if path not in ENDPOINTS:
+        raise argparse.ArgumentTypeError("unknown endpoint {!r}: use one of {}".format(value, ", ".join(ENDPOINTS)))
+    return path
+
+
 def start_server_process(stream, endpoint_faults=()):
     """Starts `python -m xsoar_local.server STREAM --port 0` in its own process (so the server
     does not share the integration's interpreter lock) and returns (process, port)."""
@@ -181,6 +194,10 @@ def stop_server_process(process):
 def replay(ns, stream, list_path):
     if not os.path.isfile(stream):
         raise CliError("no stream file {}".format(stream))
+    try:
+        _server_module().source_kind(stream)
+    except ValueError as error:
+        raise CliError(str(error))
     store = _store(ns)
     list_name = ns.list_name or DEFAULT_LIST_NAME
     _prepare_instance(store, _read_text(list_path), list_name, ns.keep_state)
@@ -337,13 +354,15 @@ def build_parser():
     replay_parser = commands.add_parser("replay", help="stream a recorded file through the integration")
     replay_parser.add_argument("stream")
     replay_parser.add_argument("--list", required=True, help="watch-list file")
-    replay_parser.add_argument("--endpoint", default="/full-stream")
+    replay_parser.add_argument("--endpoint", default="/full-stream", type=endpoint_path,
+                               help="/full-stream (default), / (lite) or /domains-only")
     _add_instance_options(replay_parser)
     replay_parser.set_defaults(func=cmd_replay)
 
     demo = commands.add_parser("demo", help="replay the built-in sample (or stream from --url)")
     demo.add_argument("--url", help="a live CertStream server; runs until Ctrl-C")
-    demo.add_argument("--endpoint", default="/full-stream")
+    demo.add_argument("--endpoint", default="/full-stream", type=endpoint_path,
+                      help="/full-stream (default), / (lite) or /domains-only")
     _add_instance_options(demo)
     demo.set_defaults(func=cmd_demo)
 
@@ -405,6 +424,12 @@ def main(argv=None):
         ns = build_parser().parse_args(argv)
         return ns.func(ns) or 0
     except (CliError, runner.RunnerError) as error:
+        print("error: {}".format(error), file=sys.stderr)
+        return 1
+    except (UnicodeDecodeError, ValueError, OSError) as error:  # bad files, names or quoting
+        if isinstance(error, BrokenPipeError):  # output piped into `head`
+            sys.stderr.close()
+            return 0
         print("error: {}".format(error), file=sys.stderr)
         return 1
 

@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from typing import Any, Optional, Union
 
 MAX_DOMAIN_LENGTH = 253
-MAX_SANS_PER_CERTIFICATE = 2000
+MAX_SANS_PER_CERTIFICATE = 10000  # far above what CAs issue; bounds the work per frame
 STIX_NAMESPACE = uuid.UUID("00abedb4-aa42-466c-9c01-fed23315a9b7")  # STIX 2.1 SCO namespace
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 MAYBE_IP = re.compile(r"^[\d.]+$|:")  # only these can be IP addresses; skips ipaddress for names
@@ -63,7 +63,8 @@ def as_text(value) -> str:
 
 
 def epoch_to_iso(value) -> str:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    """UTC ISO 8601 of epoch seconds; "" for anything that is not a plausible time (> 0)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
         return ""
     try:
         return datetime.fromtimestamp(value, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -186,7 +187,8 @@ def certificate_from_message(message: dict, sans: list) -> Certificate:
         sha1=as_text(leaf.get("fingerprint")) or as_text(leaf.get("sha1")),
         serial_number=as_text(leaf.get("serial_number")),
         subject=distinguished_name(leaf.get("subject")),
-        issuer=distinguished_name(leaf.get("issuer")) or _chain_issuer(data.get("chain")),
+        issuer=(distinguished_name(leaf.get("issuer")) or _chain_issuer(data.get("chain"))
+                or _der_issuer(leaf.get("as_der"))),
         not_before=epoch_to_iso(leaf.get("not_before")),
         not_after=epoch_to_iso(leaf.get("not_after")),
         signature_algorithm=as_text(leaf.get("signature_algorithm")),
@@ -196,6 +198,25 @@ def certificate_from_message(message: dict, sans: list) -> Certificate:
         source_url=as_text(source.get("url")),
         seen=seen if isinstance(seen, (int, float)) and not isinstance(seen, bool) else None,
     )
+
+
+def _load_der(as_der):
+    """The full stream's leaf certificate, or None (lite stream, placeholders, no cryptography)."""
+    if not isinstance(as_der, str) or len(as_der) < 100:
+        return None
+    try:
+        from cryptography import x509
+        return x509.load_der_x509_certificate(base64.b64decode(as_der, validate=True))
+    except Exception:
+        return None
+
+
+def _der_issuer(as_der) -> str:
+    """The issuer as CertStream writes it (/C=US/CN=R3/O=...), read from the DER certificate."""
+    certificate = _load_der(as_der)
+    if certificate is None:
+        return ""
+    return "".join(f"/{attribute.rfc4514_attribute_name}={attribute.value}" for attribute in certificate.issuer)
 
 
 def _chain_issuer(chain) -> str:

@@ -144,3 +144,18 @@ def test_unusable_names_are_rejected(name):
 
 def test_names_are_deduplicated_case_insensitively():
     assert clean_sans(["A.example.com", "a.example.com.", "a.EXAMPLE.com"]) == (["A.example.com", "a.example.com."], 0)
+
+
+def test_implausible_times_are_left_empty():
+    message = json.loads(read_messages()[1])
+    message["data"]["seen"], message["data"]["leaf_cert"]["not_before"] = -1, 0
+    cert = read_certificate(json.dumps(message))
+    assert cert.not_before == "" and CertStreamCertificateApiModule.epoch_to_iso(cert.seen) == ""
+
+
+def test_issuer_from_the_der_when_the_json_has_none():
+    message = json.loads(read_messages()[1])
+    leaf = message["data"]["leaf_cert"]
+    del leaf["issuer"]
+    leaf["as_der"], _ = make_der_certificate("shop.fishpondcabins.com", 5)
+    assert read_certificate(json.dumps(message)).issuer == "/CN=shop.fishpondcabins.com"

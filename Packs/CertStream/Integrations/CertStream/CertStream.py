@@ -15,6 +15,7 @@ import dataclasses
 import random
 import signal
 import ssl
+import urllib.parse
 from dataclasses import dataclass, field
 
 import websockets
@@ -34,6 +35,7 @@ HEALTHY_CONNECTION_FRAMES = 1000  # delivered this many frames, resets the backo
 FLUSH_INTERVAL = 2.0  # seconds between createIncidents batches
 CONTEXT_SAVE_INTERVAL = 5.0  # seconds between integration-context writes (status and de-duplication)
 INCIDENT_BATCH_SIZE = 100
+MAX_REPORTED_NAMES = 100  # matching names listed on one incident (and made indicators), strongest first
 DEDUP_MAX_ENTRIES = 50000
 REJECT_LOG_INTERVAL = 60.0  # log rejected frames at most once a minute per kind
 
@@ -94,7 +96,11 @@ def parse_settings(params: dict) -> Settings:
     """Validates the instance parameters; raises ConfigurationError with a message a user can act on."""
     url = str(params.get("url") or "").strip()
     if not re.match(r"^wss?://[^/\s]+", url):
-        raise ConfigurationError(f"CertStream server URL must start with ws:// or wss://, got {url!r}.")
+        raise ConfigurationError(f"CertStream server URL must start with ws:// or wss:// and name a host, got {url!r}.")
+    try:
+        urllib.parse.urlsplit(url).port  # raises for a port that is not a number in 0-65535
+    except ValueError as error:
+        raise ConfigurationError(f"CertStream server URL {url!r} is not valid: {error}.")
     return Settings(
         url=url,
         list_name=str(params.get("list_name") or "").strip(),
@@ -264,6 +270,7 @@ def _names(names: list) -> str:
 
 def build_incident(cert: Certificate, matches: list, incident_type: str) -> dict:
     """One incident for one certificate, listing every matching SAN and asset."""
+    matches = sorted(matches, key=_strength, reverse=True)[:MAX_REPORTED_NAMES]
     lookalikes = group_lookalikes(matches)
     names, best = lookalikes[0]
     others = len(lookalikes) - 1
@@ -325,7 +332,7 @@ def build_indicators(cert: Certificate, matches: list) -> list:
     """A Domain indicator per matched name (and its registrable domain), each similar-to the watched
     asset's domain, and one X509 Certificate indicator related-to every one of them."""
     domains = {}
-    for match in matches:
+    for match in sorted(matches, key=_strength, reverse=True)[:MAX_REPORTED_NAMES]:
         for name in (match.domain.lower().lstrip("*.").rstrip("."), (match.registrable or "").lower()):
             if name:
                 domains.setdefault(name, match)
@@ -338,7 +345,7 @@ def build_indicators(cert: Certificate, matches: list) -> list:
             name=EntityRelationship.Relationships.SIMILAR_TO,
             entity_a=name, entity_a_type=FeedIndicatorType.Domain,
             entity_b=asset_domain(match.asset), entity_b_type=FeedIndicatorType.Domain,
-        ).to_indicator()],
+        ).to_indicator()] if name != asset_domain(match.asset) else [],
     } for name, match in domains.items()]
     if cert.fingerprint:
         indicators.append({
@@ -606,6 +613,7 @@ class StreamingLoop:
         except Exception as error:
             self.status["list_error"] = f"watch list '{self.settings.list_name}' rejected, still using the previous one: {error}"
             self.set_health(self.status["list_error"], is_error=True)
+            demisto.error(f"CertStream: {self.status['list_error']}")
             return
         self.status.update(list_terms=getattr(self.processor.detector, "size", 0), list_loaded_at=_now_iso(),
                            list_error="")
@@ -640,15 +648,15 @@ class StreamingLoop:
                 try:
                     await read_stream(self.settings, self.processor.process_frame, self.stop, self.on_connected)
                     problem = f"{self.settings.url} closed the stream"
-                    if self.settings.exit_on_stream_end:
-                        break
                 except StreamStalled as error:
                     problem = str(error)
                 except Exception as error:  # any connection failure leads to a reconnect
                     problem = describe_connection_error(self.settings.url, error)
-                    if self.settings.exit_on_stream_end and isinstance(error, websockets.exceptions.ConnectionClosed):
-                        break
                 if self.stop.is_set():
+                    break
+                if self.settings.exit_on_stream_end:  # local runtime: the stream ended or failed
+                    if problem != f"{self.settings.url} closed the stream":
+                        self.set_health(problem, is_error=True)
                     break
                 await self.wait_before_reconnect(problem)
         finally:
@@ -665,7 +673,8 @@ class StreamingLoop:
         delay = self.backoff.next_delay()
         self.status["reconnects"] += 1
         self.flush()
-        self.set_health(f"{problem}; retrying in {delay:.0f} s", is_error=True)
+        self.set_health(f"{problem}; retrying in {delay:.0f} s" if delay >= 10 else
+                        f"{problem}; retrying in {delay:.1f} s", is_error=True)
         demisto.info(f"CertStream: {problem}; reconnecting in {delay:.1f} s")
         self.publish()
         try:
@@ -751,8 +760,15 @@ def test_module(settings: Settings) -> str:
     return "ok"
 
 
+def domain_from_input(value: str) -> str:
+    """The host name in what a user typed: a domain, a URL, host:port or user@host."""
+    value = value.strip()
+    host = urllib.parse.urlsplit(value if "://" in value else f"//{value}").hostname if value else ""
+    return (host or value).rstrip(".")
+
+
 def check_domain_command(detector, args: dict) -> CommandResults:
-    domains = argToList(args.get("domain"))
+    domains = [domain_from_input(value) for value in argToList(args.get("domain")) if value.strip()]
     if not domains:
         raise DemistoException("Give one or more domain names in the 'domain' argument.")
     rows = []

@@ -323,3 +323,24 @@ def test_refreshed_list_replaces_the_index(detector, mocker):
     loop.refresh_list_if_due()
     assert loop.processor.detector.match("tes1a-motors.com") and not loop.processor.detector.match("paypa1.com")
     assert loop.status["list_terms"] == loop.processor.detector.size
+
+
+@pytest.mark.parametrize("url", ["ws://127.0.0.1:abc/", "ws://127.0.0.1:99999/", "ws:///full-stream"])
+def test_parse_settings_rejects_urls_that_cannot_work(url):
+    with pytest.raises(ConfigurationError, match="URL"):
+        parse_settings({"url": url})
+
+
+def test_check_domain_accepts_urls_and_host_port(detector):
+    result = check_domain_command(detector, {"domain": "https://paypa1.com/login, paypa1.com:443,user@paypa1.com"})
+    assert [row["Name"] for row in result.outputs] == ["paypa1.com"] * 3
+    assert all(row["Match"] for row in result.outputs)
+    with pytest.raises(Exception, match="domain"):
+        check_domain_command(detector, {"domain": ",,,"})
+
+
+def test_no_relationship_from_a_name_to_itself(detector):
+    cert = read_certificate(read_messages()[0])
+    match = CertStream.dataclasses.replace(detector.match("paypa1-secure.com"), asset="paypa1-secure.com")
+    domain = build_indicators(cert, [match])[0]
+    assert domain["value"] == "paypa1-secure.com" and domain["relationships"] == []
