@@ -198,6 +198,9 @@ def _distance(a: str, b: str) -> int:
     return previous[-1]
 
 
+MIN_ASCII_VARIANT_LENGTH = 4  # shorter ASCII permutations of short brands are everyday labels
+
+
 def generate_variants(label: str, kinds: list) -> list:
     """[(kind, ascii_or_punycode_label)] from dnstwist, ranked: closest first, then by kind."""
     ascii_label = idna.encode(label).decode() if not label.isascii() else label
@@ -213,6 +216,8 @@ def generate_variants(label: str, kinds: list) -> list:
         variant = domain[:-len(".com")]
         if not variant or "." in variant or variant == ascii_label:
             continue
+        if "xn--" not in variant and len(variant) < MIN_ASCII_VARIANT_LENGTH:
+            continue  # `hq`, `ibn`: ordinary words and abbreviations, not lookalikes to alert on
         kind = permutation["fuzzer"]
         if variant not in variants or rank.get(kind, 99) < rank.get(variants[variant], 99):
             variants[variant] = kind

@@ -389,3 +389,10 @@ def test_build_watch_list_options(server):
     _watch, rows, options = build_watch_list({"domains": "paypal", "permutation_kinds": "omission"})
     assert options["mode"] == "merge" and options["kinds"] == ["omission"] and options["include_idn"] is True
     assert rows[0]["Sample"].startswith("aypal") or rows[0]["Count"] == 6
+
+
+def test_short_brands_get_no_short_ascii_permutations():
+    from GenerateDomainHomographs import MIN_ASCII_VARIANT_LENGTH, generate_variants
+    variants = [variant for _, variant in generate_variants("hp", ["omission", "replacement", "homoglyph"])]
+    assert all(len(v) >= MIN_ASCII_VARIANT_LENGTH for v in variants if "xn--" not in v)
+    assert any(variant.startswith("xn--") for _, variant in generate_variants("ibm", ["homoglyph"]))
