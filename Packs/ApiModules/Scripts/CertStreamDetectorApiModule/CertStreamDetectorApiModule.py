@@ -1027,14 +1027,13 @@ class Detector:
                 container = "".join(folded[ti:tj])
                 if container == term:
                     continue  # an exact token: already an exact hit
-                left = "".join(folded[ti:tj])[:start - offsets[ti]]
+                left = container[:start - offsets[ti]]
                 right = container[stop - offsets[ti]:]
                 for ai2 in self._contains_map.get(term, ()):
                     candidates.append(self._candidate(
                         "contains", ti, tj, ai2, self._assets[ai2].name, len(term) / len(container), 0,
                         raw_tokens, folded, tok_label, reg_index, (left, right), labels=labels, notes=notes))
             elif kind == "hack":
-                ti, tj = 0, 0
                 candidates.append(self._candidate(
                     "hack", -1, -1, ai, term, 1.0, term_kind, raw_tokens, folded, tok_label, reg_index, None,
                     labels=labels, notes=notes))
