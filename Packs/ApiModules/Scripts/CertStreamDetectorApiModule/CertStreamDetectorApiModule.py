@@ -68,6 +68,7 @@ DEFAULT_THRESHOLD = 0.85
 MIN_FUZZY_LEN = 4        # asset skeletons shorter than this only match exactly (box, hp, ups)
 MIN_CONTAINS_LEN = 4     # asset skeletons shorter than this are never searched inside longer tokens
 MIN_NESTED_LEN = 5       # a plain short brand as a subdomain label of someone else's domain needs context
+MIN_HOMOGRAPH_LEN = 3    # listed homographs whose key is shorter (`p`, `hq`) are everyday tokens: ignored
 MIN_DISTINCTIVE_LEN = 7  # brands this long alert inside a registrable label with up to 3 stray characters
 MAX_INDEX_EDITS = 2      # pigeonhole index depth; larger edit budgets compare asset by asset (C distance)
 PROBE_WIDTH = 3          # characters of each pigeonhole piece used as the index key
@@ -138,6 +139,12 @@ def _describe(value: Any) -> str:
     return type(value).__name__
 
 
+def _check_asset_name(name: str) -> None:
+    """A one-character brand label would match every one-letter label and token."""
+    if len(normalize_term(name.split(".")[0])) < 2:
+        raise WatchListError(f"Asset {name!r} is too short to watch: a brand label needs at least 2 characters.")
+
+
 def parse_watch_list(text: Any) -> Dict[str, List[str]]:
     """Parse the watch-list JSON into the canonical ``{asset: [homographs]}``.
 
@@ -177,6 +184,7 @@ def parse_watch_list(text: Any) -> Dict[str, List[str]]:
                     f"names (strings). Use an object to give homographs: {{\"asset\": [\"lookalike\"]}}.")
             name = item.strip()
             if name:
+                _check_asset_name(name)
                 result.setdefault(name, [])
         if not result:
             raise WatchListError("The watch-list array holds no asset names.")
@@ -190,6 +198,7 @@ def parse_watch_list(text: Any) -> Dict[str, List[str]]:
         name = key.strip() if isinstance(key, str) else ""
         if not name:
             raise WatchListError("The watch list has an empty asset name (an empty key).")
+        _check_asset_name(name)
         if isinstance(value, str):
             values = [value]
         elif isinstance(value, list):
@@ -226,6 +235,9 @@ _EXTRA_LOOKALIKES = {
     "\u014b": "n", "\u03b5": "e", "\u025b": "e", "\u03c0": "n", "\u0475": "v", "\u051b": "q",
     "\u03ba": "k", "\u03bd": "v", "\u03c4": "t", "\u03c9": "w", "\u03b9": "i",
 }
+# Dotless vertical strokes the TR39 data in the package sends to `i`; in a lower-case host name
+# they read as `l` (`аррӏе` is the classic "apple" homograph). Checked before the TR39 data.
+_STROKE_LETTERS = {"\u04cf": "l", "\u04c0": "l", "\u01c0": "l"}
 _DIGIT_FOLD = {"0": "o", "1": "l", "2": "z", "3": "e", "4": "a", "5": "s", "6": "b", "7": "t", "8": "b",
                "9": "g"}
 _DIGIT_TABLE = str.maketrans(_DIGIT_FOLD)
@@ -278,6 +290,8 @@ def _map_char(code: int, depth: int = 0) -> Tuple[Optional[str], str]:
         repl, reason = _map_char(ord(base), depth + 1)
         if repl:
             return repl, reason
+    if ch in _STROKE_LETTERS:
+        return _STROKE_LETTERS[ch], "confusable"
     best = None
     for entry in _CONFUSABLES.get(ch, ()):  # TR39 data: characters that look like this one
         cand = _ascii_target(entry.get("c", ""))
@@ -742,7 +756,7 @@ class Detector:
         for asset in self._assets:
             for term in canonical[asset.name]:
                 key = normalize_term(term)
-                if key and key not in self._exact:
+                if len(key) >= MIN_HOMOGRAPH_LEN and key not in self._exact:
                     self._exact[key] = (asset.index, term, 1)
         self._allow: set = set()
         for entry in allowlist or ():

@@ -457,3 +457,21 @@ def test_similarity_index_finds_what_a_full_scan_finds(threshold):
                     1 - distance(tok, normalize_term(b)) / max(len(tok), len(normalize_term(b))) >= threshold - 1e-9}
         found = {d._assets[h[3]].name for h in d._find_hits([tok], [tok, "com"], 0, 1) if h[0] == "similar"}
         assert expected <= found, (tok, expected - found)
+
+
+def test_dotless_vertical_strokes_read_as_l():
+    d = Detector({"apple": [], "paypal": []})
+    assert d.match("xn--80ak6aa92e.com").asset == "apple"  # аррӏе.com, Cyrillic with a palochka
+    assert d.match("xn--paypa-iof.com").asset == "paypal"
+
+
+def test_very_short_listed_homographs_are_ignored():
+    d = Detector({"hp": ["p", "hq", "hpp"]})
+    assert d.match("shop-p.net") is None and d.match("hq-login.com") is None
+    assert d.match("hpp-login.com").asset == "hp"
+
+
+@pytest.mark.parametrize("text", ['{"a": ["b"]}', '["x"]', '{"q.com": []}'])
+def test_one_letter_assets_are_rejected(text):
+    with pytest.raises(WatchListError, match="too short"):
+        parse_watch_list(text)
