@@ -234,6 +234,12 @@ def _indented(text, indent="      "):
     return ("\n" + indent).join(str(text).splitlines())
 
 
+def _unless_in(text, other):
+    """text, unless `other` already says all of it (the details repeat the explanation)."""
+    lines = str(text or "").splitlines()
+    return None if lines and all(line.split(": ", 1)[-1] in str(other or "") for line in lines) else text
+
+
 def format_incident(incident):
     severity = SEVERITY_WORDS.get(incident.get("severity"), incident.get("severity"))
     lines = ["[{}] {}".format(severity, incident.get("name", "(no name)"))]
@@ -244,7 +250,7 @@ def format_incident(incident):
               ("domain", _custom_field(incident, "certstreammatcheddomain")),
               ("asset", _custom_field(incident, "certstreamasset")),
               ("similarity", similarity),
-              ("why", _custom_field(incident, "certstreamexplanation")),
+              ("why", _unless_in(_custom_field(incident, "certstreamexplanation"), incident.get("details"))),
               ("details", incident.get("details"))]
     for label, value in fields:
         if value not in (None, "", []):
