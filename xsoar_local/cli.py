@@ -3,7 +3,7 @@
     xsoar-local [--state DIR] list set NAME FILE | list get NAME | list ls
     xsoar-local run NAME [COMMAND] [--param k=v]... [--arg k=v]... [--until-closed] [--for S]
     xsoar-local serve FILE [--port P] [--rate N] [--loop] [fault options]
-    xsoar-local replay STREAM --list FILE [--list-name NAME] [--param k=v]... [--endpoint PATH] [--keep-state]
+    xsoar-local replay STREAM [--list FILE] [--list-name NAME] [--param k=v]... [--endpoint PATH] [--keep-state]
     xsoar-local demo [--url wss://...] [--param k=v]...
     xsoar-local incidents [--json] [--last N]
     xsoar-local indicators [--json]  |  indicator add VALUE --type Domain --score 3
@@ -200,7 +200,13 @@ def replay(ns, stream, list_path):
         raise CliError(str(error))
     store = _store(ns)
     list_name = ns.list_name or DEFAULT_LIST_NAME
-    _prepare_instance(store, _read_text(list_path), list_name, ns.keep_state)
+    if list_path:
+        list_text = _read_text(list_path)
+    else:  # a list already in the store, e.g. written by GenerateDomainHomographs
+        list_text = store.get_list(list_name)
+        if list_text is None:
+            raise CliError("give --list FILE, or --list-name of a stored list (xsoar-local list ls)")
+    _prepare_instance(store, list_text, list_name, ns.keep_state)
     process, port = start_server_process(stream)
     try:
         url = "ws://127.0.0.1:{}{}".format(port, ns.endpoint)
@@ -359,7 +365,7 @@ def build_parser():
 
     replay_parser = commands.add_parser("replay", help="stream a recorded file through the integration")
     replay_parser.add_argument("stream")
-    replay_parser.add_argument("--list", required=True, help="watch-list file")
+    replay_parser.add_argument("--list", help="watch-list file (default: the stored list --list-name)")
     replay_parser.add_argument("--endpoint", default="/full-stream", type=endpoint_path,
                                help="/full-stream (default), / (lite) or /domains-only")
     _add_instance_options(replay_parser)
