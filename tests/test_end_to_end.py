@@ -110,3 +110,12 @@ def test_fetch_incidents_mode_reads_for_a_bounded_time_and_keeps_dedup_in_last_r
     assert first == len(PLANTED) == len(incidents(state))
     last_run = json.loads((state / "last_run" / "CertStream.json").read_text())
     assert len(last_run["certstream_dedup"]) >= len(PLANTED)
+
+
+def test_generated_list_feeds_the_integration(tmp_path):
+    state = tmp_path / "state"
+    xsoar_local(state, "!GenerateDomainHomographs domains=paypal.com list_name=Generated")
+    stream = stream_file(tmp_path, ["paypa1.com", "xn--pypal-4ve.com", "gardenparty.net", "www.paypal.com"])
+    xsoar_local(state, "replay", str(stream), "--list-name", "Generated")
+    found = {domain.removeprefix("www.") for domain in matched_domains(state)}
+    assert found == {"paypa1.com", "xn--pypal-4ve.com"}
