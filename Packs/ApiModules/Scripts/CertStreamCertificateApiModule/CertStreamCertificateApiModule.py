@@ -111,22 +111,24 @@ def _is_ip(name: str) -> bool:
 
 
 def parse_frame(text) -> tuple:
-    """Reads what matching needs from a frame: returns (kind, SANs, rejected SAN count) with kind
-    "certificate" or "heartbeat"; raises RejectedFrame. The rest of the message is only read
-    (certificate_from_message) when one of its names matches."""
-    kind, domains = _decode_frame_quickly(text) or _decode_frame(text)
+    """Reads what matching needs from a frame: returns (kind, SANs, rejected SAN count, seen) with
+    kind "certificate" or "heartbeat" and seen the log's timestamp (epoch seconds or None); raises
+    RejectedFrame. The rest of the message is only read (certificate_from_message) when one of its
+    names matches."""
+    kind, domains, seen = _decode_frame_quickly(text) or _decode_frame(text)
+    seen = seen if isinstance(seen, (int, float)) and not isinstance(seen, bool) and seen > 0 else None
     if kind == "heartbeat":
-        return "heartbeat", [], 0
+        return "heartbeat", [], 0, None
     if kind not in ("certificate_update", "dns_entries"):
         raise RejectedFrame("unknown_type", str(kind)[:40])
     sans, rejected = clean_sans(domains)
     if not sans:
         raise RejectedFrame("no_domains")
-    return "certificate", sans, rejected
+    return "certificate", sans, rejected, seen
 
 
 def _decode_frame(text) -> tuple:
-    """(message_type, domain list) with the standard json module; RejectedFrame says what is wrong."""
+    """(message_type, domain list, seen) with the standard json module; RejectedFrame says what is wrong."""
     try:
         message = json.loads(text)
     except (TypeError, ValueError) as error:
@@ -135,8 +137,9 @@ def _decode_frame(text) -> tuple:
         raise RejectedFrame("not_object")
     kind = message.get("message_type")
     if kind == "dns_entries":
-        return kind, message.get("data")
-    return kind, as_dict(as_dict(message.get("data")).get("leaf_cert")).get("all_domains")
+        return kind, message.get("data"), None
+    data = as_dict(message.get("data"))
+    return kind, as_dict(data.get("leaf_cert")).get("all_domains"), data.get("seen")
 
 
 try:  # msgspec decodes only the fields matching needs: ~6x faster on full-stream messages
@@ -147,6 +150,7 @@ try:  # msgspec decodes only the fields matching needs: ~6x faster on full-strea
 
     class _DataFields(msgspec.Struct):
         leaf_cert: Optional[_LeafFields] = None
+        seen: Any = None
 
     class _FrameFields(msgspec.Struct):
         message_type: Any = None
@@ -158,7 +162,7 @@ except ImportError:  # pragma: no cover - the image without msgspec uses the jso
 
 
 def _decode_frame_quickly(text):
-    """(message_type, domain list), or None when msgspec is absent or the frame is not of the
+    """(message_type, domain list, seen), or None when msgspec is absent or the frame is not of the
     usual shape (the json path then says what is wrong with it)."""
     if _FRAME_DECODER is None:
         return None
@@ -168,8 +172,10 @@ def _decode_frame_quickly(text):
         return None
     data = frame.data
     if isinstance(data, list):
-        return frame.message_type, data
-    return frame.message_type, data.leaf_cert.all_domains if data and data.leaf_cert else None
+        return frame.message_type, data, None
+    if not data:
+        return frame.message_type, None, None
+    return frame.message_type, data.leaf_cert.all_domains if data.leaf_cert else None, data.seen
 
 
 def certificate_from_message(message: dict, sans: list) -> Certificate:

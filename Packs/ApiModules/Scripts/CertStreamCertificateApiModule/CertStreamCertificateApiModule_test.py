@@ -21,7 +21,7 @@ def read_text(name):
 
 
 def read_certificate(frame):
-    kind, sans, _ = parse_frame(frame)
+    kind, sans, _, _ = parse_frame(frame)
     assert kind == "certificate"
     return certificate_from_message(json.loads(frame), sans)
 
@@ -51,7 +51,7 @@ def test_parse_new_shape_prefers_sha256():
 def test_parse_message_with_nulls_and_junk_sans(decoder, mocker):
     if decoder == "json only":
         mocker.patch.object(CertStreamCertificateApiModule, "_FRAME_DECODER", None)
-    kind, sans, rejected = parse_frame(read_messages()[2])
+    kind, sans, rejected, seen = parse_frame(read_messages()[2])
     assert sans == ["WWW.Example-Shop.DE.", "example-shop.de"] and rejected == 6
     cert = certificate_from_message(json.loads(read_messages()[2]), sans)
     assert cert.fingerprint == "" and cert.issuer == "" and cert.not_before == "" and cert.seen is None

@@ -406,11 +406,12 @@ class CertificateProcessor:
                       "incidents_created": 0, "duplicates_suppressed": 0,
                       "suppressed_by_verdict": 0, "rejected": {}}
         self._last_reject_log: dict = {}
+        self.last_seen: float | None = None  # the CT log's timestamp of the newest certificate read
 
     def process_frame(self, text) -> None:
         self.stats["messages"] += 1
         try:
-            kind, sans, rejected_sans = parse_frame(text)
+            kind, sans, rejected_sans, seen = parse_frame(text)
         except RejectedFrame as rejected:
             self._count_rejected(rejected)
             return
@@ -419,6 +420,8 @@ class CertificateProcessor:
             return
         self.stats["certificates"] += 1
         self.stats["sans"] += len(sans)
+        if seen:
+            self.last_seen = seen
         self.stats["sans_rejected"] += rejected_sans
         matches = self.detector.match_domains(sans)
         if matches:
@@ -588,8 +591,11 @@ class StreamingLoop:
         first_time, first_count = self.rate_window[0]
         rate = (messages - first_count) / (now - first_time) if now > first_time else 0.0
         self.dedup.expire(time.time())
+        last_seen = self.processor.last_seen
         status = dict(self.status, **self.processor.stats, messages_per_second=round(rate, 1),
-                      elapsed_seconds=round(now - self.started, 3), updated_at=_now_iso())
+                      elapsed_seconds=round(now - self.started, 3), updated_at=_now_iso(),
+                      # how far behind the CT logs the loop reads: grows when it cannot keep up
+                      lag_seconds=round(time.time() - last_seen, 1) if last_seen else None)
         demisto.setIntegrationContext({"status": status, "dedup": self.dedup.entries})
 
     def flush(self) -> None:
@@ -810,6 +816,7 @@ def get_status_command(context: dict) -> CommandResults:
         "Rejected": status.get("rejected"),
         "Reconnects": status.get("reconnects"),
         "MessagesPerSecond": status.get("messages_per_second"),
+        "LagSeconds": status.get("lag_seconds"),
         "ListName": status.get("list_name"),
         "ListTerms": status.get("list_terms"),
         "ListLoadedAt": status.get("list_loaded_at"),

@@ -1,6 +1,7 @@
 import json
 import os
 import random
+import time
 
 import pytest
 
@@ -23,7 +24,7 @@ def read_messages():
 
 
 def read_certificate(frame):
-    kind, sans, _ = parse_frame(frame)
+    kind, sans, _, _ = parse_frame(frame)
     assert kind == "certificate"
     return certificate_from_message(json.loads(frame), sans)
 
@@ -344,3 +345,18 @@ def test_no_relationship_from_a_name_to_itself(detector):
     match = CertStream.dataclasses.replace(detector.match("paypa1-secure.com"), asset="paypa1-secure.com")
     domain = build_indicators(cert, [match])[0]
     assert domain["value"] == "paypa1-secure.com" and domain["relationships"] == []
+
+
+@pytest.mark.parametrize("decoder", ["msgspec", "json only"])
+def test_the_loop_knows_how_far_behind_the_logs_it_reads(detector, mocker, decoder):
+    import CertStreamCertificateApiModule
+    if decoder == "json only":
+        mocker.patch.object(CertStreamCertificateApiModule, "_FRAME_DECODER", None)
+    context = mocker.patch.object(demisto, "setIntegrationContext")
+    loop = CertStream.StreamingLoop(make_settings(), detector, {})
+    loop.processor.process_frame(read_messages()[1])  # seen 1759301203.904
+    assert loop.processor.last_seen == 1759301203.904
+    loop.publish()
+    status = context.call_args[0][0]["status"]
+    assert status["lag_seconds"] == pytest.approx(time.time() - 1759301203.904, abs=5)
+    assert get_status_command({"status": status}).outputs["LagSeconds"] == status["lag_seconds"]
