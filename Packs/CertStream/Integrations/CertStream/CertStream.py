@@ -32,6 +32,7 @@ RECONNECT_INITIAL_DELAY = 1.0
 RECONNECT_MAX_DELAY = 300.0
 HEALTHY_CONNECTION_SECONDS = 60  # a connection that lasted this long, or
 HEALTHY_CONNECTION_FRAMES = 1000  # delivered this many frames, resets the backoff
+QUIET_WARNING_SECONDS = 600  # connected but no certificate this long: said on the health
 FLUSH_INTERVAL = 2.0  # seconds between createIncidents batches
 CONTEXT_SAVE_INTERVAL = 5.0  # seconds between integration-context writes (status and de-duplication)
 INCIDENT_BATCH_SIZE = 100
@@ -581,6 +582,8 @@ class StreamingLoop:
                        "list_loaded_at": _now_iso(), "list_error": ""}
         self.list_loaded = time.monotonic()
         self.rate_window: list = []  # (monotonic time, messages) samples over the last minute
+        self.connected_at = None
+        self.certificates_seen, self.certificates_since, self.quiet_warned = 0, time.monotonic(), False
         self.started = time.monotonic()
 
     # -- status and persistence ------------------------------------------------------------
@@ -635,9 +638,27 @@ class StreamingLoop:
                 pass
             self.flush()
             self.refresh_list_if_due()
+            self.check_certificates_flow()
             if time.monotonic() - last_save >= CONTEXT_SAVE_INTERVAL:
                 last_save = time.monotonic()
                 self.publish()
+
+    def check_certificates_flow(self) -> None:
+        """A server can stay connected and send only heartbeats (the public one does when it is
+        overloaded): say so on the health after a while, and clear it when certificates return."""
+        certificates = self.processor.stats["certificates"]
+        if certificates != self.certificates_seen or not self.connected_at:
+            self.certificates_seen, self.certificates_since = certificates, time.monotonic()
+            if self.quiet_warned:
+                self.quiet_warned = False
+                self.set_health("")
+            return
+        quiet = time.monotonic() - self.certificates_since
+        if quiet >= QUIET_WARNING_SECONDS and not self.quiet_warned:
+            self.quiet_warned = True
+            self.set_health(f"connected to {self.settings.url}, but no certificate for {quiet / 60:.0f} min "
+                            f"({self.processor.stats['heartbeats']} heartbeats so far): the server may be "
+                            f"overloaded, or the URL's endpoint sends no certificates", is_error=True)
 
     def on_connected(self) -> None:
         self.status["connected_since"] = _now_iso()

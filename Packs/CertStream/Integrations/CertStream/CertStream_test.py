@@ -360,3 +360,17 @@ def test_the_loop_knows_how_far_behind_the_logs_it_reads(detector, mocker, decod
     status = context.call_args[0][0]["status"]
     assert status["lag_seconds"] == pytest.approx(time.time() - 1759301203.904, abs=5)
     assert get_status_command({"status": status}).outputs["LagSeconds"] == status["lag_seconds"]
+
+
+def test_a_server_sending_no_certificates_is_reported_then_cleared(detector, mocker):
+    health = mocker.patch.object(demisto, "updateModuleHealth")
+    loop = CertStream.StreamingLoop(make_settings(), detector, {})
+    loop.on_connected()
+    loop.check_certificates_flow()
+    loop.certificates_since -= CertStream.QUIET_WARNING_SECONDS + 1
+    loop.check_certificates_flow()
+    message, kwargs = health.call_args[0][0], health.call_args[1]
+    assert "but no certificate for 10 min" in message and kwargs == {"is_error": True}
+    loop.processor.process_frame(read_messages()[1])
+    loop.check_certificates_flow()
+    assert health.call_args[0][0] == ""
