@@ -321,6 +321,8 @@ def _add_params(parser):
 
 
 def _add_instance_options(parser):
+    parser.add_argument("--endpoint", default="/full-stream", type=endpoint_path,
+                        help="/full-stream (default), / (lite) or /domains-only")
     parser.add_argument("--list-name", default=DEFAULT_LIST_NAME, help="name to store the watch list under")
     parser.add_argument("--keep-state", action="store_true",
                         help="keep the instance's integration context (dedup state) from earlier runs")
@@ -366,15 +368,11 @@ def build_parser():
     replay_parser = commands.add_parser("replay", help="stream a recorded file through the integration")
     replay_parser.add_argument("stream")
     replay_parser.add_argument("--list", help="watch-list file (default: the stored list --list-name)")
-    replay_parser.add_argument("--endpoint", default="/full-stream", type=endpoint_path,
-                               help="/full-stream (default), / (lite) or /domains-only")
     _add_instance_options(replay_parser)
     replay_parser.set_defaults(func=cmd_replay)
 
     demo = commands.add_parser("demo", help="replay the built-in sample (or stream from --url)")
     demo.add_argument("--url", help="a live CertStream server; runs until Ctrl-C")
-    demo.add_argument("--endpoint", default="/full-stream", type=endpoint_path,
-                      help="/full-stream (default), / (lite) or /domains-only")
     _add_instance_options(demo)
     demo.set_defaults(func=cmd_demo)
 
