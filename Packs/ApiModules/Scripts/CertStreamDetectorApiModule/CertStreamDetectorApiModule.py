@@ -945,6 +945,20 @@ class Detector:
             return None
         return self._best_match(domain, labels, notes, reg_index, n_suffix, private, registrable, hits)
 
+    def not_watched_reason(self, domain: Any) -> str:
+        """Why a name that does not match is left alone, in words for `certstream-check-domain`."""
+        labels, _ = _domain_labels(domain)
+        parts = _split_labels(labels) if len(labels) >= 2 else None
+        if parts is None:
+            return "not a domain name the detector compares (IP address, bare name or public suffix)"
+        reg_index = len(labels) - parts[0] - 1
+        registrable = ".".join(labels[reg_index:])
+        if registrable in self._owned:
+            return f"`{registrable}` belongs to a watched asset (its own domain)"
+        if self._allow and self._allowed(labels, reg_index):
+            return f"`{registrable}` or a parent domain is in the allowlist"
+        return "no watched asset is imitated"
+
     def _allowed(self, labels: List[str], reg_index: int) -> bool:
         allow = self._allow
         for i in range(reg_index + 1):

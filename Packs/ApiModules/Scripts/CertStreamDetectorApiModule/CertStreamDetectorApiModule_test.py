@@ -475,3 +475,11 @@ def test_very_short_listed_homographs_are_ignored():
 def test_one_letter_assets_are_rejected(text):
     with pytest.raises(WatchListError, match="too short"):
         parse_watch_list(text)
+
+
+def test_not_watched_reason_says_why_a_name_is_left_alone():
+    d = Detector({"paypal": []}, allowlist=["paypal.de"])
+    assert "belongs to a watched asset" in d.not_watched_reason("www.paypal.com")
+    assert "allowlist" in d.not_watched_reason("shop.paypal.de")
+    assert d.not_watched_reason("example.org") == "no watched asset is imitated"
+    assert "not a domain name" in d.not_watched_reason("localhost")

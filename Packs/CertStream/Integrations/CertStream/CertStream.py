@@ -809,7 +809,7 @@ def check_domain_command(detector, args: dict) -> CommandResults:
             "Similarity": round(match.similarity, 4) if match else None,
             "Score": match.score if match else None,
             "Severity": SEVERITY_NAMES.get(match.severity) if match else None,
-            "Explanation": match.explanation if match else "no watched asset is imitated",
+            "Explanation": match.explanation if match else detector.not_watched_reason(domain),
         })
     return CommandResults(
         outputs_prefix="CertStream.Domain",

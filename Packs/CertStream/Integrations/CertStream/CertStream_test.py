@@ -218,6 +218,8 @@ def test_backoff_grows_to_cap_and_resets():
 # --- commands ---------------------------------------------------------------------------------
 def test_check_domain_command(detector):
     result = check_domain_command(detector, {"domain": "paypa1-login.com,example.org"})
+    own = check_domain_command(detector, {"domain": "www.paypal.com"}).outputs[0]
+    assert own["Match"] is False and "belongs to a watched asset" in own["Explanation"]
     assert isinstance(result, CommandResults)
     hit, miss = result.outputs
     assert hit["Match"] is True and hit["Asset"] == "paypal" and hit["Severity"] in ("Low", "Medium", "High", "Critical")
