@@ -75,18 +75,8 @@ class OriginalRule:
         if not isinstance(domain, str) or domain.startswith("*"):
             return None
         context = json.loads(self._context)  # the per-domain re-read
-        homographs_by_asset = context["homographs"]
-        threshold = context["levenshtein_distance_threshold"]
-        for word in domain.split(".")[:-1]:
-            for asset, homographs in homographs_by_asset.items():
-                for homograph in homographs:
-                    longest = max(len(homograph), len(word))
-                    if longest == 0:
-                        continue
-                    similarity = 1 - python_levenshtein(homograph, word) / longest
-                    if similarity > threshold:
-                        return {"similarity": similarity, "homograph": homograph, "asset": asset}
-        return None
+        return baseline_similarity_match(domain, context["homographs"], context["levenshtein_distance_threshold"],
+                                         distance=python_levenshtein)
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -1285,8 +1285,9 @@ class Detector:
 # --- the original pack's rule (baseline) ---------------------------------------------------------
 
 def baseline_similarity_match(domain: str, watch_list: Dict[str, List[str]],
-                              threshold: float = DEFAULT_THRESHOLD) -> Optional[Dict[str, Any]]:
-    """The original CertStream pack's rule, faithfully (with the C edit distance): skip names
+                              threshold: float = DEFAULT_THRESHOLD, distance=None) -> Optional[Dict[str, Any]]:
+    """The original CertStream pack's rule, faithfully (with the C edit distance unless another
+    ``distance(a, b)`` is given): skip names
     starting with ``*``; split on ``.``; drop only the last label; compare every remaining label with
     every homograph of every asset (the asset keys themselves are not compared); similarity =
     1 - distance / max(len); strict ``>``; first hit wins. Returns
@@ -1299,7 +1300,7 @@ def baseline_similarity_match(domain: str, watch_list: Dict[str, List[str]],
                 longest = max(len(homograph), len(word))
                 if longest == 0:
                     continue
-                similarity = 1 - _lev_distance(homograph, word) / longest
+                similarity = 1 - (distance or _lev_distance)(homograph, word) / longest
                 if similarity > threshold:
                     return {"similarity": similarity, "homograph": homograph, "asset": asset}
     return None
